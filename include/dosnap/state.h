@@ -1,0 +1,99 @@
+/* state: what dosnap did last time: the state directory, the state file, and the lock. */
+#ifndef DOSNAP_STATE_H
+#define DOSNAP_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STATE_MAX_FILE_SIZE	(4 * 1024 * 1024)
+#define STATE_MAX_ENTRIES	100000
+
+/* What is remembered of one schedule entry, keyed by sched_entry.id. */
+struct state_entry {
+	uint64_t id;
+	int64_t checked;	/* fire times up to here have been handled */
+	int64_t slot;		/* the last slot run (0: none) */
+	int result;		/* that slot's outcome: 0 ok, else an exit code */
+};
+
+struct state {
+	int64_t last_run;	/* the previous invocation's time; 0 on a first run */
+	struct state_entry *entries;
+	size_t n_entries;
+	size_t cap_entries;
+};
+
+/*
+ * Choose the state directory: OPT (--state-dir) when not NULL, else the
+ * first path in $STATE_DIRECTORY (systemd), else $XDG_STATE_HOME/dosnap,
+ * else /var/lib/dosnap for root, else ~/.local/state/dosnap.  On success
+ * *ret is a malloc'd path the caller frees.  -ENOENT when nothing applies
+ * (no $HOME), -ENOMEM.
+ */
+int	state_dir_resolve(const char *opt, char **ret);
+
+/*
+ * Create DIR (and missing parents) with mode 0700 if it does not exist, and
+ * refuse it when it is a symlink, not a directory, or writable by group or
+ * others (-EPERM), since whoever can write there can steer dosnap.
+ */
+int	state_dir_prepare(const char *dir);
+
+/*
+ * The state file for SCHEDULE_PATH inside DIR: "<dir>/<basename>-<hash>.state",
+ * the hash taken over the schedule's absolute path, so that two schedules
+ * with one name in different places keep separate state.  *ret is malloc'd.
+ */
+int	state_path_for(const char *dir, const char *schedule_path, char **ret);
+
+/* An empty state; state_release frees what it holds.  Never fails. */
+void	state_init(struct state *st);
+void	state_release(struct state *st);
+
+/*
+ * Read the state file at PATH into *ret (initialised by the caller with
+ * state_init, filled only on success).  -ENOENT when there is none (a first
+ * run), -EBADMSG when it is not a dosnap state file or is damaged (then
+ * *ret_line, when not NULL, gets the 1-based line), -EFBIG past
+ * STATE_MAX_FILE_SIZE, -ELOOP for a symlink, other errno from the system.
+ */
+int	state_load(const char *path, struct state *ret, unsigned *ret_line);
+
+/* As state_load, from a buffer; for tests and the fuzzer. */
+int	state_parse(const char *text, size_t len, struct state *ret, unsigned *ret_line);
+
+/*
+ * Write ST to PATH atomically: a new file (mode 0600) beside it, written
+ * and fsync'd, renamed over PATH, and the directory fsync'd, so that a crash
+ * at any moment leaves either the old state or the new one.
+ */
+int	state_save(const struct state *st, const char *path);
+
+/*
+ * Move a damaged state file aside to "PATH.corrupt-<unix time>", so the run
+ * can go on as a first run and the file stays for inspection.  *ret_aside,
+ * when not NULL, gets the new name (malloc'd).
+ */
+int	state_quarantine(const char *path, int64_t now, char **ret_aside);
+
+/* The entry with ID, or NULL.  O(log n). */
+const struct state_entry *state_find(const struct state *st, uint64_t id);
+
+/* The entry with ID, added (zeroed but for the id) if missing; NULL on ENOMEM. */
+struct state_entry *state_get(struct state *st, uint64_t id);
+
+/*
+ * Drop entries whose id is not among IDS (sorted ascending: the schedule's
+ * current entries), so that the state file does not grow with every edit.
+ */
+void	state_prune(struct state *st, const uint64_t *ids, size_t n_ids);
+
+/*
+ * Take the exclusive lock that goes with the state file PATH ("PATH.lock")
+ * without waiting.  On success *ret_fd holds it until state_unlock.
+ * -EWOULDBLOCK when another dosnap holds it.
+ */
+int	state_lock(const char *path, int *ret_fd);
+void	state_unlock(int fd);
+
+#endif

@@ -1,0 +1,168 @@
+/* due: which schedule entries are due now, given what the state file remembers. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "dosnap/due.h"
+#include "dosnap/schedule.h"
+#include "dosnap/state.h"
+
+/*
+ * Walking fire times one by one is cheap (a few hundred nanoseconds each)
+ * and the catch-up bound keeps the walk short: at most 400 days of a
+ * once-a-minute entry.  The cap only guards against a bug looping forever.
+ */
+#define DUE_MAX_STEPS	1000000
+
+static int64_t
+floor_minute(int64_t t)
+{
+	int64_t m = t % 60;
+
+	return t - (m < 0 ? m + 60 : m);
+}
+
+int
+due_entry(const struct sched_entry *e, int64_t checked, int64_t last_slot,
+    int64_t now, int64_t *ret_slot)
+{
+	int64_t lo, t, slot = 0;
+	long steps;
+	int r;
+
+	/* Unknown entries start afresh: only the current minute counts. */
+	lo = checked >= 0 ? checked : floor_minute(now) - 1;
+	if (last_slot > lo)
+		lo = last_slot;
+	if (floor_minute(now) - e->opts.catchup - 1 > lo)
+		lo = floor_minute(now) - e->opts.catchup - 1;
+
+	r = sched_next(e, lo, &t);
+	for (steps = 0; r == 0 && t <= now; steps++) {
+		if (steps == DUE_MAX_STEPS)
+			return -ELOOP;
+		slot = t;
+		r = sched_next(e, t, &t);
+	}
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (slot == 0)
+		return 0;
+	*ret_slot = slot;
+	return 1;
+}
+
+struct id_index {
+	uint64_t id;
+	size_t index;
+};
+
+static int
+id_index_cmp(const void *a, const void *b)
+{
+	const struct id_index *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * Mark in DUP the entries that repeat an earlier one's id (the same line
+ * twice in one zone), in O(n log n): a schedule may hold thousands.
+ */
+static int
+mark_duplicates(const struct schedule *s, bool *dup)
+{
+	struct id_index *v;
+	size_t i;
+
+	if (s->n_entries < 2)
+		return 0;
+	v = malloc(s->n_entries * sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	for (i = 0; i < s->n_entries; i++) {
+		v[i].id = s->entries[i].id;
+		v[i].index = i;
+	}
+	qsort(v, s->n_entries, sizeof(*v), id_index_cmp);
+	for (i = 1; i < s->n_entries; i++)
+		if (v[i].id == v[i - 1].id)
+			dup[v[i].index] = true;
+	free(v);
+	return 0;
+}
+
+int
+due_compute(const struct schedule *s, const struct state *st, int64_t now,
+    struct due_item **ret, size_t *ret_n, bool *ret_clock_back)
+{
+	struct due_item *items = NULL;
+	bool *dup = NULL;
+	size_t i, n = 0;
+	int r;
+
+	*ret_clock_back = st->last_run > now;
+	if (*ret_clock_back || s->n_entries == 0) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	dup = calloc(s->n_entries, sizeof(*dup));
+	if (dup == NULL)
+		return -ENOMEM;
+	r = mark_duplicates(s, dup);
+	if (r < 0)
+		goto fail;
+	for (i = 0; i < s->n_entries; i++) {
+		const struct sched_entry *e = &s->entries[i];
+		const struct state_entry *se;
+		int64_t slot;
+
+		if (dup[i])
+			continue;
+		se = state_find(st, e->id);
+		r = due_entry(e, se != NULL ? se->checked : -1, se != NULL ? se->slot : 0,
+		    now, &slot);
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			continue;
+		if (items == NULL) {
+			items = calloc(s->n_entries, sizeof(*items));
+			if (items == NULL) {
+				r = -ENOMEM;
+				goto fail;
+			}
+		}
+		items[n].entry = e;
+		items[n].slot = slot;
+		n++;
+	}
+	free(dup);
+	*ret = items;
+	*ret_n = n;
+	return 0;
+fail:
+	free(dup);
+	free(items);
+	return r;
+}
+
+int
+due_mark(struct state *st, const struct sched_entry *e, int64_t now, int64_t slot,
+    int result)
+{
+	struct state_entry *se = state_get(st, e->id);
+
+	if (se == NULL)
+		return -ENOMEM;
+	if (now > se->checked)
+		se->checked = now;
+	if (slot != 0) {
+		se->slot = slot;
+		se->result = result;
+	}
+	return 0;
+}
