@@ -1,0 +1,324 @@
+/* token: find the DigitalOcean API token in the places dosnap looks, in order, and keep it secret. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dosnap/token.h"
+
+/* Overwrite a secret in a way the compiler may not drop as a dead store. */
+static void
+wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
+}
+
+static void
+set_reason(char *reason, size_t reason_size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (reason == NULL || reason_size == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, reason_size, fmt, ap);
+	va_end(ap);
+}
+
+static bool
+is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
+	    ch == '\v' || ch == '\f';
+}
+
+/*
+ * Trim S (of length N) in place and check what is left: a token goes into
+ * an HTTP header, so anything outside printable ASCII, or a space inside
+ * it, would either break the header or mean the file holds something else.
+ * Returns the trimmed length, or -EINVAL.
+ */
+static int
+trim_and_check(char *s, size_t n)
+{
+	size_t start = 0, end = n, i;
+
+	while (start < end && is_space(s[start]))
+		start++;
+	while (end > start && is_space(s[end - 1]))
+		end--;
+	for (i = start; i < end; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch <= 0x20 || ch >= 0x7f)
+			return -EINVAL;
+	}
+	if (start > 0)
+		memmove(s, s + start, end - start);
+	wipe(s + (end - start), n - (end - start));
+	s[end - start] = '\0';
+	return (int)(end - start);
+}
+
+/*
+ * Read the token file at PATH into *ret_value (owned by the caller, to be
+ * wiped) and its mode into *ret_mode.  Returns 0 or a negative errno.
+ */
+static int
+read_token_file(const char *path, char **ret_value, unsigned *ret_mode)
+{
+	struct stat st;
+	char *buf;
+	size_t len = 0;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return -EISDIR;
+	}
+	/* One byte more than the cap, to tell "at the cap" from "over it". */
+	buf = malloc(TOKEN_FILE_MAX + 2);
+	if (buf == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (len > TOKEN_FILE_MAX)
+			break;
+		n = read(fd, buf + len, TOKEN_FILE_MAX + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > TOKEN_FILE_MAX) {
+		r = -EFBIG;
+		goto fail;
+	}
+	close(fd);
+	buf[len] = '\0';
+	r = trim_and_check(buf, len);
+	if (r < 0) {
+		wipe(buf, len);
+		free(buf);
+		return r;
+	}
+	*ret_value = buf;
+	*ret_mode = (unsigned)(st.st_mode & 07777);
+	return 0;
+
+fail:
+	wipe(buf, len);
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/*
+ * Fill *ret from the file at PATH.  MISSING_OK makes a file that does not
+ * exist return 1 (try the next source) instead of -ENOENT.
+ */
+static int
+load_file(const char *path, enum token_source source, bool missing_ok,
+    struct token *ret, char *reason, size_t reason_size)
+{
+	char *value = NULL;
+	unsigned mode = 0;
+	int r;
+
+	r = read_token_file(path, &value, &mode);
+	if (r == -ENOENT && missing_ok)
+		return 1;
+	if (r == -EINVAL) {
+		set_reason(reason, reason_size,
+		    "token file '%s' holds white space or control characters inside the token",
+		    path);
+		return r;
+	}
+	if (r == -EFBIG) {
+		set_reason(reason, reason_size,
+		    "token file '%s' is larger than %d bytes; it should hold only the token",
+		    path, TOKEN_FILE_MAX);
+		return r;
+	}
+	if (r < 0) {
+		set_reason(reason, reason_size, "cannot read token file '%s': %s",
+		    path, strerror(-r));
+		return r;
+	}
+	if (value == NULL || value[0] == '\0') {
+		free(value);
+		set_reason(reason, reason_size, "token file '%s' is empty", path);
+		return -EINVAL;
+	}
+	ret->value = value;
+	ret->source = source;
+	snprintf(ret->origin, sizeof(ret->origin), "%s", path);
+	ret->mode = mode;
+	ret->flags = (mode & (S_IRGRP | S_IROTH)) != 0 ? TOKEN_FLAG_LOOSE_MODE : 0;
+	return 0;
+}
+
+/* Fill *ret from environment variable NAME; 1 when it is unset or empty. */
+static int
+load_env(const char *name, enum token_source source, struct token *ret,
+    char *reason, size_t reason_size)
+{
+	const char *env;
+	char *value;
+	size_t len;
+	int r;
+
+	env = getenv(name);
+	if (env == NULL || env[0] == '\0')
+		return 1;
+	len = strnlen(env, TOKEN_FILE_MAX + 1);
+	if (len > TOKEN_FILE_MAX) {
+		set_reason(reason, reason_size, "$%s is longer than %d bytes",
+		    name, TOKEN_FILE_MAX);
+		return -EFBIG;
+	}
+	value = malloc(len + 1);
+	if (value == NULL)
+		return -ENOMEM;
+	memcpy(value, env, len);
+	value[len] = '\0';
+	r = trim_and_check(value, len);
+	if (r < 0) {
+		wipe(value, len);
+		free(value);
+		set_reason(reason, reason_size,
+		    "$%s holds white space or control characters inside the token", name);
+		return r;
+	}
+	if (r == 0) {
+		free(value);
+		return 1;
+	}
+	ret->value = value;
+	ret->source = source;
+	snprintf(ret->origin, sizeof(ret->origin), "%s", name);
+	ret->mode = 0;
+	ret->flags = 0;
+	return 0;
+}
+
+int
+token_load(const char *token_file, struct token *ret, char *reason,
+    size_t reason_size)
+{
+	struct token t = { 0 };
+	const char *credentials_dir;
+	char cred_note[64] = "";
+	int r;
+
+	if (ret == NULL)
+		return -EINVAL;
+	if (token_file != NULL) {
+		r = load_file(token_file, TOKEN_SOURCE_FILE, false, &t, reason,
+		    reason_size);
+		if (r < 0)
+			return r;
+		*ret = t;
+		return 0;
+	}
+
+	credentials_dir = getenv("CREDENTIALS_DIRECTORY");
+	if (credentials_dir != NULL && credentials_dir[0] != '\0') {
+		char path[512];
+		int n;
+
+		n = snprintf(path, sizeof(path), "%s/%s", credentials_dir,
+		    TOKEN_CREDENTIAL_NAME);
+		if (n < 0 || (size_t)n >= sizeof(path)) {
+			set_reason(reason, reason_size,
+			    "$CREDENTIALS_DIRECTORY is too long (%zu bytes)",
+			    strlen(credentials_dir));
+			return -ENAMETOOLONG;
+		}
+		r = load_file(path, TOKEN_SOURCE_CREDENTIAL, true, &t, reason,
+		    reason_size);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			*ret = t;
+			return 0;
+		}
+		snprintf(cred_note, sizeof(cred_note), " (no %s there)",
+		    TOKEN_CREDENTIAL_NAME);
+	} else {
+		snprintf(cred_note, sizeof(cred_note), " (not set)");
+	}
+
+	r = load_env("DIGITALOCEAN_ACCESS_TOKEN", TOKEN_SOURCE_ENV_DIGITALOCEAN, &t,
+	    reason, reason_size);
+	if (r <= 0)
+		goto done;
+	r = load_env("DO_TOKEN", TOKEN_SOURCE_ENV_DO, &t, reason, reason_size);
+	if (r <= 0)
+		goto done;
+
+	set_reason(reason, reason_size,
+	    "no API token found: looked for --token-file, "
+	    "$CREDENTIALS_DIRECTORY/%s%s, $DIGITALOCEAN_ACCESS_TOKEN and $DO_TOKEN",
+	    TOKEN_CREDENTIAL_NAME, cred_note);
+	return -ENOKEY;
+
+done:
+	if (r < 0)
+		return r;
+	*ret = t;
+	return 0;
+}
+
+const char *
+token_source_name(enum token_source source)
+{
+	switch (source) {
+	case TOKEN_SOURCE_FILE:
+		return "--token-file";
+	case TOKEN_SOURCE_CREDENTIAL:
+		return "$CREDENTIALS_DIRECTORY/" TOKEN_CREDENTIAL_NAME;
+	case TOKEN_SOURCE_ENV_DIGITALOCEAN:
+		return "$DIGITALOCEAN_ACCESS_TOKEN";
+	case TOKEN_SOURCE_ENV_DO:
+		return "$DO_TOKEN";
+	}
+	return "unknown";
+}
+
+void
+token_release(struct token *t)
+{
+	if (t == NULL)
+		return;
+	if (t->value != NULL) {
+		wipe(t->value, strlen(t->value));
+		free(t->value);
+	}
+	t->value = NULL;
+	t->flags = 0;
+}
