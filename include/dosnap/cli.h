@@ -29,10 +29,64 @@ struct cli_ctx {
 	bool have_now;			/* --now given */
 	int64_t now;			/* --now, or the current time */
 	int verbosity;			/* -q: -1, default 0, -v: 1, -vv: 2 */
+	int log_format;			/* enum log_format */
 	bool json;			/* --json where a command prints data */
+	bool want_help;			/* --help was given */
 };
 
 /* Run dosnap with ARGV; returns the process's exit code. */
 int	cli_main(int argc, char **argv);
+
+/*
+ * The options every command accepts, for getopt_long tables.  Commands add
+ * their own after CLI_COMMON_LONGOPTS and pass their short options after
+ * CLI_COMMON_SHORTOPTS.
+ */
+enum {
+	OPT_STATE_DIR = 1000,
+	OPT_NOW,
+	OPT_LOG_FORMAT,
+	OPT_TOKEN_FILE,
+	OPT_API_URL,
+	OPT_CACERT,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_JSON,
+	OPT_CMD_BASE = 1100,	/* commands number their own options from here */
+};
+
+#define CLI_COMMON_SHORTOPTS "+f:vqh"
+#define CLI_COMMON_LONGOPTS \
+	{ "schedule", required_argument, NULL, 'f' }, \
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR }, \
+	{ "now", required_argument, NULL, OPT_NOW }, \
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT }, \
+	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE }, \
+	{ "api-url", required_argument, NULL, OPT_API_URL }, \
+	{ "cacert", required_argument, NULL, OPT_CACERT }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "help", no_argument, NULL, OPT_HELP }, \
+	{ "version", no_argument, NULL, OPT_VERSION }
+
+/*
+ * Handle option C (with ARG) if it is a common one.  Returns 1 when handled,
+ * 0 when C is not a common option, or an exit code > 1 (after saying why)
+ * when its value is bad.  --help sets ctx->want_help; the command prints
+ * its own help when it sees it.
+ */
+int	cli_common_option(struct cli_ctx *ctx, int c, const char *arg);
+
+/* Say "dosnap CMD: MSG" and "Try 'dosnap CMD --help'", return EXIT_USAGE. */
+int	cli_usage_error(const char *cmd, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Map a negative errno from the layers below to an exit code. */
+int	cli_exit_code(int r);
+
+/* The commands: each parses its own options from ARGV (ARGV[0] is its name). */
+int	cmd_check(struct cli_ctx *ctx, int argc, char **argv);
+int	cmd_next(struct cli_ctx *ctx, int argc, char **argv);
+int	cmd_run(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -1,0 +1,211 @@
+/* cli: parse the global options, pick the command, and map errors to exit codes. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dosnap/cli.h"
+#include "dosnap/log.h"
+#include "dosnap/tz.h"
+
+struct command {
+	const char *name;
+	int (*fn)(struct cli_ctx *ctx, int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "run", cmd_run, "run what the schedule says is due now (the timer's entry point)" },
+	{ "check", cmd_check, "validate the schedule file and show each entry's next fire time" },
+	{ "next", cmd_next, "list the next fire times of the schedule or of one expression" },
+};
+
+static void
+print_help(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+	    "Usage: dosnap [OPTIONS] COMMAND [ARGS...]\n"
+	    "\n"
+	    "Scheduled DigitalOcean droplet snapshots: power off, snapshot, power on, prune.\n"
+	    "\n"
+	    "Commands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+	    "\n"
+	    "Options for every command:\n"
+	    "  -f, --schedule FILE   schedule file (default $DOSNAP_SCHEDULE, else /etc/dosnap/schedule)\n"
+	    "      --state-dir DIR   state directory (default $STATE_DIRECTORY, $XDG_STATE_HOME/dosnap,\n"
+	    "                        /var/lib/dosnap for root, ~/.local/state/dosnap)\n"
+	    "      --now TIME        act as if it were TIME (RFC 3339, e.g. 2026-11-26T03:30:00Z)\n"
+	    "      --log-format F    text (default) or json\n"
+	    "  -v, --verbose         say more (twice for debug output)\n"
+	    "  -q, --quiet           warnings and errors only\n"
+	    "      --help            show help (for a command: dosnap COMMAND --help)\n"
+	    "      --version         show the version\n"
+	    "\n"
+	    "Exit codes: 0 ok or nothing due, 64 usage, 66 missing input file, 73 state not\n"
+	    "writable, 75 passing failure (try again), 78 schedule file has errors.\n"
+	    "See README.md for the schedule format.\n");
+}
+
+int
+cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "dosnap%s%s: ", cmd != NULL ? " " : "", cmd != NULL ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'dosnap%s%s --help'.\n", cmd != NULL ? " " : "",
+	    cmd != NULL ? cmd : "");
+	return EXIT_USAGE;
+}
+
+int
+cli_common_option(struct cli_ctx *ctx, int c, const char *arg)
+{
+	switch (c) {
+	case 'f':
+		ctx->schedule_path = arg;
+		return 1;
+	case OPT_STATE_DIR:
+		ctx->state_dir = arg;
+		return 1;
+	case OPT_NOW:
+		if (tz_parse_rfc3339(arg, &ctx->now) < 0)
+			return cli_usage_error(NULL,
+			    "--now: '%s' is not an RFC 3339 time; write it like 2026-11-26T03:30:00Z",
+			    arg);
+		ctx->have_now = true;
+		return 1;
+	case OPT_LOG_FORMAT:
+		if (strcmp(arg, "text") == 0)
+			ctx->log_format = LOG_FORMAT_TEXT;
+		else if (strcmp(arg, "json") == 0)
+			ctx->log_format = LOG_FORMAT_JSON;
+		else
+			return cli_usage_error(NULL, "--log-format: '%s' is neither 'text' nor 'json'",
+			    arg);
+		log_setup(ctx->log_format, ctx->verbosity);
+		return 1;
+	case OPT_TOKEN_FILE:
+		ctx->token_file = arg;
+		return 1;
+	case OPT_API_URL:
+		ctx->api_url = arg;
+		return 1;
+	case OPT_CACERT:
+		ctx->cacert = arg;
+		return 1;
+	case 'v':
+		ctx->verbosity = ctx->verbosity < 0 ? 1 : ctx->verbosity + 1;
+		log_setup(ctx->log_format, ctx->verbosity);
+		return 1;
+	case 'q':
+		ctx->verbosity = -1;
+		log_setup(ctx->log_format, ctx->verbosity);
+		return 1;
+	case OPT_HELP:
+	case 'h':
+		ctx->want_help = true;
+		return 1;
+	case OPT_VERSION:
+		printf("dosnap %s\n", DOSNAP_VERSION);
+		exit(EXIT_OK);
+	default:
+		return 0;
+	}
+}
+
+int
+cli_exit_code(int r)
+{
+	switch (-r) {
+	case 0:
+		return EXIT_OK;
+	case EINVAL:
+		return EXIT_CONFIG;
+	case ENOENT:
+		return EXIT_NOINPUT;
+	case ENOMEM:
+		return EXIT_OSERR;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+	case ENOSPC:
+	case ELOOP:
+	case ENOTDIR:
+		return EXIT_CANTCREAT;
+	case EIO:
+		return EXIT_IOERR;
+	case EAGAIN:
+	case ETIMEDOUT:
+	case ECONNRESET:
+	case EINTR:
+		return EXIT_TEMPFAIL;
+	default:
+		return EXIT_SOFTWARE;
+	}
+}
+
+int
+cli_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_ctx ctx = { 0 };
+	const char *env;
+	size_t i;
+	int c, r;
+
+	log_setup(LOG_FORMAT_TEXT, 0);
+	env = getenv("DOSNAP_SCHEDULE");
+	ctx.schedule_path = env != NULL && env[0] != '\0' ? env : "/etc/dosnap/schedule";
+	env = getenv("DOSNAP_API_URL");
+	ctx.api_url = env != NULL && env[0] != '\0' ? env : NULL;
+	ctx.now = (int64_t)time(NULL);
+
+	/* Options before the command; the command parses the rest. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (c == '?')
+			return cli_usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
+		if (c == ':')
+			return cli_usage_error(NULL, "option '%s' needs a value", argv[optind - 1]);
+		r = cli_common_option(&ctx, c, optarg);
+		if (r > 1)
+			return r;
+	}
+	if (optind >= argc) {
+		if (ctx.want_help) {
+			print_help(stdout);
+			return EXIT_OK;
+		}
+		print_help(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		argc -= optind;
+		argv += optind;
+		optind = 0;	/* glibc: 0 reinitialises getopt for the command */
+		r = commands[i].fn(&ctx, argc, argv);
+		log_release();
+		return r;
+	}
+	if (strcmp(argv[optind], "help") == 0) {
+		print_help(stdout);
+		return EXIT_OK;
+	}
+	return cli_usage_error(NULL, "unknown command '%s'", argv[optind]);
+}

@@ -1,0 +1,295 @@
+/* cmd_run: `dosnap run`, the timer's entry point: what is due now, and running it. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dosnap/cli.h"
+#include "dosnap/cmd.h"
+#include "dosnap/due.h"
+#include "dosnap/log.h"
+#include "dosnap/schedule.h"
+#include "dosnap/state.h"
+#include "dosnap/tz.h"
+#include "dosnap/util.h"
+
+struct run_opts {
+	bool dry_run;
+	int64_t jobs;
+};
+
+static int
+run_usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: dosnap run [-f FILE] [--state-dir DIR] [--now TIME] [--dry-run] [--jobs N]\n"
+	    "\n"
+	    "Run every schedule entry that is due now: an entry is due when one of its\n"
+	    "fire times passed since the last run (within its catchup= bound, 24h by\n"
+	    "default).  Missed fire times coalesce into one run.  A second run that finds\n"
+	    "the lock taken exits 0 without acting.\n"
+	    "\n"
+	    "  --dry-run   print what is due and its slot; touch nothing\n"
+	    "  --jobs N    snapshot flows at once (default 10)\n");
+	return f == stdout ? EXIT_OK : EXIT_USAGE;
+}
+
+/*
+ * Load the state file, moving a damaged one aside: bookkeeping trouble must
+ * never stop backups, so a state file that cannot be read makes this a
+ * first run.  Returns 0 or an exit code.
+ */
+static int
+run_load_state(const char *path, const struct cli_ctx *ctx, bool dry_run, struct state *st)
+{
+	unsigned line = 0;
+	char *aside = NULL;
+	int r;
+
+	r = state_load(path, st, &line);
+	if (r == 0 || r == -ENOENT)
+		return EXIT_OK;
+	if (r == -EBADMSG || r == -EFBIG) {
+		if (dry_run) {
+			log_warn("state file '%s' is damaged (line %u); a real run would move it "
+			    "aside and go on as a first run", path, line);
+			return EXIT_OK;
+		}
+		r = state_quarantine(path, ctx->now, &aside);
+		if (r < 0) {
+			log_errno(r, "state file '%s' is damaged and cannot be moved aside", path);
+			return EXIT_CANTCREAT;
+		}
+		log_warn("state file '%s' was damaged (line %u); moved it aside to '%s' and "
+		    "going on as a first run", path, line, aside);
+		free(aside);
+		return EXIT_OK;
+	}
+	log_errno(r, "cannot read state file '%s'", path);
+	return EXIT_CANTCREAT;
+}
+
+/* T in ZONE, or in UTC when there is no zone (an empty schedule). */
+static const char *
+format_time(const struct tz *zone, int64_t t, char *buf)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (zone != NULL)
+		return tz_format_rfc3339(zone, t, buf);
+	gmtime_r(&tt, &tm);
+	strftime(buf, TZ_RFC3339_MAX, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+	return buf;
+}
+
+static void
+print_due(const struct due_item *items, size_t n, int64_t now, const struct tz *zone)
+{
+	char when[TZ_RFC3339_MAX];
+	size_t i;
+
+	if (n == 0) {
+		printf("nothing due at %s\n", format_time(zone, now, when));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const struct sched_entry *e = items[i].entry;
+		char targets[1024];
+
+		cmd_format_targets(e, targets, sizeof(targets));
+		printf("due: line %u slot %s (%s)  targets: %s\n", e->line,
+		    tz_format_rfc3339(e->zone, items[i].slot, when), e->text, targets);
+	}
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Bring the state up to date for the entries that were not due: they were
+ * handled through NOW.  Returns true when the file needs writing: when an
+ * entry is new or gone.  An entry the state already knows and that was not
+ * due needs no write: the next run finds the same answer from the older
+ * time, so the run that finds nothing due writes nothing (it runs 1,440
+ * times a day).
+ */
+static bool
+run_update_state(struct state *st, const struct schedule *s, int64_t now, int *ret_r)
+{
+	uint64_t *ids;
+	bool dirty = false;
+	size_t i, before;
+
+	*ret_r = 0;
+	ids = malloc((s->n_entries ? s->n_entries : 1) * sizeof(*ids));
+	if (ids == NULL) {
+		*ret_r = -ENOMEM;
+		return false;
+	}
+	for (i = 0; i < s->n_entries; i++) {
+		ids[i] = s->entries[i].id;
+		if (state_find(st, ids[i]) == NULL) {
+			*ret_r = due_mark(st, &s->entries[i], now, 0, 0);
+			if (*ret_r < 0)
+				break;
+			dirty = true;
+		}
+	}
+	qsort(ids, s->n_entries, sizeof(*ids), id_cmp);
+	before = st->n_entries;
+	state_prune(st, ids, s->n_entries);
+	free(ids);
+	return dirty || st->n_entries != before;
+}
+
+int
+cmd_run(struct cli_ctx *ctx, int argc, char **argv)
+{
+	enum { OPT_DRY_RUN = OPT_CMD_BASE, OPT_JOBS };
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts o = { .jobs = 10 };
+	struct schedule *s = NULL;
+	struct state st;
+	struct due_item *due = NULL;
+	char *dir = NULL, *path = NULL;
+	size_t n_due = 0;
+	bool clock_back, dirty;
+	int c, r, ret = EXIT_OK, lock = -1;
+
+	state_init(&st);
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DRY_RUN:
+			o.dry_run = true;
+			continue;
+		case OPT_JOBS:
+			if (parse_int64(optarg, 1, 1000, &o.jobs) < 0)
+				return cli_usage_error("run", "--jobs: '%s' is not a number from 1 "
+				    "to 1000", optarg);
+			continue;
+		}
+		r = cli_common_option(ctx, c, optarg);
+		if (r > 1)
+			return r;
+		if (r == 0)
+			return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+	}
+	if (ctx->want_help)
+		return run_usage(stdout);
+	if (optind < argc)
+		return cli_usage_error("run", "unexpected argument '%s'; `run` takes its "
+		    "targets from the schedule (for a one-off use `dosnap snapshot`)", argv[optind]);
+
+	ret = cmd_load_schedule(ctx, &s);
+	if (ret != EXIT_OK)
+		return ret;
+
+	r = state_dir_resolve(ctx->state_dir, &dir);
+	if (r < 0) {
+		log_error("cannot choose a state directory: neither --state-dir, "
+		    "$STATE_DIRECTORY, $XDG_STATE_HOME nor $HOME is set");
+		ret = EXIT_CANTCREAT;
+		goto out;
+	}
+	if (!o.dry_run) {
+		r = state_dir_prepare(dir);
+		if (r < 0) {
+			if (r == -EPERM)
+				log_error("state directory '%s' is writable by group or others; "
+				    "dosnap refuses it (chmod 700 '%s')", dir, dir);
+			else
+				log_errno(r, "cannot use state directory '%s'", dir);
+			ret = EXIT_CANTCREAT;
+			goto out;
+		}
+	}
+	r = state_path_for(dir, ctx->schedule_path, &path);
+	if (r < 0) {
+		log_errno(r, "cannot name the state file in '%s'", dir);
+		ret = EXIT_CANTCREAT;
+		goto out;
+	}
+	if (!o.dry_run) {
+		r = state_lock(path, &lock);
+		if (r == -EWOULDBLOCK) {
+			log_notice("another dosnap run holds the lock on '%s'; leaving this "
+			    "minute to it", path);
+			ret = EXIT_OK;
+			goto out;
+		}
+		if (r < 0) {
+			log_errno(r, "cannot lock '%s.lock'", path);
+			ret = EXIT_CANTCREAT;
+			goto out;
+		}
+	}
+	ret = run_load_state(path, ctx, o.dry_run, &st);
+	if (ret != EXIT_OK)
+		goto out;
+
+	r = due_compute(s, &st, ctx->now, &due, &n_due, &clock_back);
+	if (r < 0) {
+		log_errno(r, "cannot work out what is due");
+		ret = cli_exit_code(r);
+		goto out;
+	}
+	if (clock_back) {
+		char a[TZ_RFC3339_MAX], b[TZ_RFC3339_MAX];
+		const struct tz *z = s->n_entries ? s->entries[0].zone : NULL;
+
+		log_warn("the clock went backwards: it is %s but the last run was at %s; "
+		    "nothing is due until then", format_time(z, ctx->now, a),
+		    format_time(z, st.last_run, b));
+		goto out;
+	}
+	if (o.dry_run) {
+		print_due(due, n_due, ctx->now, s->n_entries ? s->entries[0].zone : NULL);
+		goto out;
+	}
+	if (n_due > 0) {
+		/* The snapshot flow plugs in here (see src/flow.c once it lands). */
+		log_error("%zu entr%s due, but this build has no snapshot flow yet; "
+		    "nothing was done and the slots stay due", n_due, n_due == 1 ? "y is" : "ies are");
+		ret = EXIT_SOFTWARE;
+		goto out;
+	}
+	dirty = run_update_state(&st, s, ctx->now, &r);
+	if (r < 0) {
+		log_errno(r, "cannot update the state");
+		ret = cli_exit_code(r);
+		goto out;
+	}
+	if (dirty) {
+		st.last_run = ctx->now;
+		r = state_save(&st, path);
+		if (r < 0) {
+			log_errno(r, "cannot write state file '%s'", path);
+			ret = EXIT_CANTCREAT;
+			goto out;
+		}
+	}
+	log_info("nothing due");
+out:
+	free(due);
+	state_release(&st);
+	state_unlock(lock);
+	free(path);
+	free(dir);
+	schedule_free(s);
+	return ret;
+}
