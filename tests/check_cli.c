@@ -1,0 +1,347 @@
+/* check_cli: the real dosnap binary: check, next, run --dry-run, the lock, damaged state. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dosnap/state.h"
+#include "dosnap/util.h"
+#include "testutil.h"
+
+#define GOOD_SCHEDULE \
+	"# nightly\n" \
+	"CRON_TZ=Europe/Berlin\n" \
+	"30 3 * * sun,thu   123456 111111   keep=4\n" \
+	"CRON_TZ=UTC\n" \
+	"@daily             tag:web         keep=7 power=live\n" \
+	"0 */6 * * *        name:db-primary shutdown-timeout=3m timeout=2h\n"
+
+struct fixture {
+	char *dir;
+	char *schedule;
+	char *state_dir;
+};
+
+static void
+fixture_init(struct fixture *f, const char *schedule)
+{
+	f->dir = tu_mkdtemp();
+	f->schedule = tu_write(f->dir, "schedule", schedule);
+	f->state_dir = str_printf("%s/state", f->dir);
+}
+
+static void
+fixture_release(struct fixture *f)
+{
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f->schedule);
+	free(f->state_dir);
+}
+
+START_TEST(test_check_valid)
+{
+	struct fixture f;
+	struct tu_result res;
+	const char *argv[] = { "check", "-f", NULL, "--now", "2026-11-26T00:00:00Z", NULL };
+
+	fixture_init(&f, GOOD_SCHEDULE);
+	argv[2] = f.schedule;
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	ck_assert_ptr_nonnull(strstr(res.out, "3 entries, valid"));
+	ck_assert_ptr_nonnull(strstr(res.out, "Europe/Berlin"));
+	/* Thursday 2026-11-26 03:30 in Berlin is 02:30 UTC. */
+	ck_assert_ptr_nonnull(strstr(res.out, "next 2026-11-26T03:30:00+01:00"));
+	ck_assert_ptr_nonnull(strstr(res.out, "next 2026-11-26T06:00:00+00:00"));
+	tu_result_release(&res);
+	fixture_release(&f);
+}
+END_TEST
+
+/* Every error is reported, compiler style, with a caret under the column. */
+START_TEST(test_check_errors)
+{
+	struct fixture f;
+	struct tu_result res;
+	const char *argv[] = { "check", "-f", NULL, NULL };
+	char want[512];
+
+	fixture_init(&f,
+	    "# two mistakes\n"
+	    "30 3 * * friday 123\n"
+	    "0 0 * * * 5 keep=x\n");
+	argv[2] = f.schedule;
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_int_eq(res.status, 78);
+	snprintf(want, sizeof(want), "%s:2:10: error: ", f.schedule);
+	ck_assert_msg(strstr(res.err, want) != NULL, "no '%s' in:\n%s", want, res.err);
+	ck_assert_ptr_nonnull(strstr(res.err, "  30 3 * * friday 123\n           ^\n"));
+	ck_assert_ptr_nonnull(strstr(res.err, "fri"));
+	snprintf(want, sizeof(want), "%s:3:13: error: ", f.schedule);
+	ck_assert_msg(strstr(res.err, want) != NULL, "no '%s' in:\n%s", want, res.err);
+	ck_assert_ptr_nonnull(strstr(res.err, "2 errors; nothing was run"));
+	ck_assert_str_eq(res.out, "");
+	tu_result_release(&res);
+	fixture_release(&f);
+}
+END_TEST
+
+START_TEST(test_missing_schedule)
+{
+	struct tu_result res;
+	const char *argv[] = { "check", NULL };
+	const char *env[] = { "DOSNAP_SCHEDULE=/nonexistent/schedule", NULL };
+
+	tu_run_dosnap(argv, env, &res);
+	ck_assert_int_eq(res.status, 66);
+	ck_assert_ptr_nonnull(strstr(res.err, "/nonexistent/schedule"));
+	tu_result_release(&res);
+}
+END_TEST
+
+START_TEST(test_usage_errors)
+{
+	static const char *const cases[][4] = {
+		{ "frobnicate", NULL },
+		{ "next", "-n", "0", NULL },
+		{ "next", "--tz", "UTC", NULL },
+		{ "run", "--jobs", "x", NULL },
+		{ "check", "--bogus", NULL },
+		{ "--now", "yesterday", "check", NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tu_result res;
+
+		tu_run_dosnap(cases[i], NULL, &res);
+		ck_assert_msg(res.status == 64, "case %zu: exit %d", i, res.status);
+		ck_assert_ptr_nonnull(strstr(res.err, "--help"));
+		tu_result_release(&res);
+	}
+}
+END_TEST
+
+START_TEST(test_next_expr)
+{
+	struct tu_result res;
+	const char *argv[] = { "next", "--expr", "30 2 * * *", "--tz", "Europe/Berlin",
+		"--from", "2026-03-28T00:00:00Z", "-n", "3", NULL };
+
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	/* 02:30 does not exist on 2026-03-29 in Berlin: it fires at 03:00 CEST. */
+	ck_assert_str_eq(res.out,
+	    "2026-03-28T02:30:00+01:00\n"
+	    "2026-03-29T03:00:00+02:00\n"
+	    "2026-03-30T02:30:00+02:00\n");
+	tu_result_release(&res);
+}
+END_TEST
+
+START_TEST(test_next_schedule_merged)
+{
+	struct fixture f;
+	struct tu_result res;
+	const char *argv[] = { "next", "-f", NULL, "-n", "3", "--from", "2026-11-26T05:00:00Z", NULL };
+	const char *argv_json[] = { "next", "-f", NULL, "-n", "2", "--json",
+		"--from", "2026-11-26T05:00:00Z", NULL };
+
+	fixture_init(&f, GOOD_SCHEDULE);
+	argv[2] = f.schedule;
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	ck_assert_str_eq(res.out,
+	    "2026-11-26T06:00:00+00:00  line 6    name:db-primary\n"
+	    "2026-11-26T12:00:00+00:00  line 6    name:db-primary\n"
+	    "2026-11-26T18:00:00+00:00  line 6    name:db-primary\n");
+	tu_result_release(&res);
+
+	argv_json[2] = f.schedule;
+	tu_run_dosnap(argv_json, NULL, &res);
+	ck_assert_int_eq(res.status, 0);
+	ck_assert_ptr_nonnull(strstr(res.out, "\"time\":\"2026-11-26T06:00:00+00:00\""));
+	ck_assert_ptr_nonnull(strstr(res.out, "\"line\":6"));
+	ck_assert_ptr_nonnull(strstr(res.out, "\"targets\":\"name:db-primary\""));
+	tu_result_release(&res);
+	fixture_release(&f);
+}
+END_TEST
+
+START_TEST(test_dry_run_touches_nothing)
+{
+	struct fixture f;
+	struct tu_result res;
+	const char *argv[] = { "run", "--dry-run", "-f", NULL, "--state-dir", NULL,
+		"--now", "2026-11-26T06:00:30Z", NULL };
+
+	fixture_init(&f, GOOD_SCHEDULE);
+	argv[3] = f.schedule;
+	argv[5] = f.state_dir;
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	ck_assert_ptr_nonnull(strstr(res.out, "due: line 6 slot 2026-11-26T06:00:00+00:00"));
+	ck_assert_ptr_null(strstr(res.out, "line 3"));
+	ck_assert_int_eq(access(f.state_dir, F_OK), -1);
+	tu_result_release(&res);
+	fixture_release(&f);
+}
+END_TEST
+
+START_TEST(test_run_nothing_due_writes_state_once)
+{
+	struct fixture f;
+	struct tu_result res;
+	const char *argv[] = { "run", "-f", NULL, "--state-dir", NULL,
+		"--now", "2026-11-26T07:00:30Z", NULL };
+	char *path = NULL;
+	struct stat a, b;
+
+	fixture_init(&f, GOOD_SCHEDULE);
+	argv[2] = f.schedule;
+	argv[4] = f.state_dir;
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	tu_result_release(&res);
+	ck_assert_int_eq(state_path_for(f.state_dir, f.schedule, &path), 0);
+	ck_assert_int_eq(stat(path, &a), 0);
+	ck_assert_uint_eq(a.st_mode & 0777, 0600);
+
+	/* The next minute finds nothing due and the file is left as it was. */
+	argv[6] = "2026-11-26T07:01:30Z";
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_int_eq(res.status, 0);
+	ck_assert_int_eq(stat(path, &b), 0);
+	ck_assert_uint_eq(a.st_ino, b.st_ino);
+	tu_result_release(&res);
+	free(path);
+	fixture_release(&f);
+}
+END_TEST
+
+/* Two invocations at once: the second finds the lock taken and exits 0. */
+START_TEST(test_lock_taken)
+{
+	struct fixture f;
+	struct tu_result res;
+	const char *argv[] = { "run", "-f", NULL, "--state-dir", NULL,
+		"--now", "2026-11-26T06:00:30Z", NULL };
+	char *path = NULL;
+	int fd = -1;
+
+	fixture_init(&f, GOOD_SCHEDULE);
+	argv[2] = f.schedule;
+	argv[4] = f.state_dir;
+	ck_assert_int_eq(state_dir_prepare(f.state_dir), 0);
+	ck_assert_int_eq(state_path_for(f.state_dir, f.schedule, &path), 0);
+	ck_assert_int_eq(state_lock(path, &fd), 0);
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	ck_assert_ptr_nonnull(strstr(res.err, "holds the lock"));
+	ck_assert_int_eq(access(path, F_OK), -1);
+	tu_result_release(&res);
+	state_unlock(fd);
+	free(path);
+	fixture_release(&f);
+}
+END_TEST
+
+START_TEST(test_damaged_state_moved_aside)
+{
+	struct fixture f;
+	struct tu_result res;
+	const char *argv[] = { "run", "-f", NULL, "--state-dir", NULL,
+		"--now", "2026-11-26T07:00:30Z", NULL };
+	char *path = NULL, *aside;
+	struct state st;
+	FILE *sf;
+
+	fixture_init(&f, GOOD_SCHEDULE);
+	argv[2] = f.schedule;
+	argv[4] = f.state_dir;
+	ck_assert_int_eq(state_dir_prepare(f.state_dir), 0);
+	ck_assert_int_eq(state_path_for(f.state_dir, f.schedule, &path), 0);
+	sf = fopen(path, "w");
+	ck_assert_ptr_nonnull(sf);
+	fputs("dosnap-state 1\nlast-run 1\ngarbage here\n", sf);
+	fclose(sf);
+
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	ck_assert_ptr_nonnull(strstr(res.err, "damaged (line 3)"));
+	ck_assert_ptr_nonnull(strstr(res.err, "moved it aside"));
+	aside = str_printf("%s.corrupt-%d", path, 1795676430);
+	ck_assert_int_eq(access(aside, F_OK), 0);
+	state_init(&st);
+	ck_assert_int_eq(state_load(path, &st, NULL), 0);
+	ck_assert_uint_eq(st.n_entries, 3);
+	state_release(&st);
+	tu_result_release(&res);
+	free(aside);
+	free(path);
+	fixture_release(&f);
+}
+END_TEST
+
+START_TEST(test_state_dir_group_writable)
+{
+	struct fixture f;
+	struct tu_result res;
+	const char *argv[] = { "run", "-f", NULL, "--state-dir", NULL, NULL };
+
+	fixture_init(&f, GOOD_SCHEDULE);
+	argv[2] = f.schedule;
+	argv[4] = f.state_dir;
+	ck_assert_int_eq(mkdir(f.state_dir, 0700), 0);
+	ck_assert_int_eq(chmod(f.state_dir, 0777), 0);
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_int_eq(res.status, 73);
+	ck_assert_ptr_nonnull(strstr(res.err, "chmod 700"));
+	tu_result_release(&res);
+	fixture_release(&f);
+}
+END_TEST
+
+START_TEST(test_help_and_version)
+{
+	static const char *const cases[][3] = {
+		{ "--help", NULL }, { "run", "--help", NULL }, { "check", "--help", NULL },
+		{ "next", "--help", NULL }, { "--version", NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tu_result res;
+
+		tu_run_dosnap(cases[i], NULL, &res);
+		ck_assert_msg(res.status == 0, "case %zu: exit %d", i, res.status);
+		ck_assert(strstr(res.out, "Usage: dosnap") != NULL || strstr(res.out, "dosnap 0.") != NULL);
+		tu_result_release(&res);
+	}
+}
+END_TEST
+
+Suite *
+cli_suite(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("cli");
+
+	tcase_add_test(tc, test_check_valid);
+	tcase_add_test(tc, test_check_errors);
+	tcase_add_test(tc, test_missing_schedule);
+	tcase_add_test(tc, test_usage_errors);
+	tcase_add_test(tc, test_next_expr);
+	tcase_add_test(tc, test_next_schedule_merged);
+	tcase_add_test(tc, test_dry_run_touches_nothing);
+	tcase_add_test(tc, test_run_nothing_due_writes_state_once);
+	tcase_add_test(tc, test_lock_taken);
+	tcase_add_test(tc, test_damaged_state_moved_aside);
+	tcase_add_test(tc, test_state_dir_group_writable);
+	tcase_add_test(tc, test_help_and_version);
+	suite_add_tcase(s, tc);
+	return s;
+}
