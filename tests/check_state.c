@@ -129,17 +129,17 @@ END_TEST
  */
 START_TEST(test_atomic_write)
 {
-	char *dir = tu_mkdtemp(), *path, *link, *tmp;
+	char *dir = tu_mkdtemp(), *path, *old, *tmp;
 	struct state st, back;
 	struct stat before, after;
 
 	path = str_printf("%s/s.state", dir);
-	link = str_printf("%s/old", dir);
+	old = str_printf("%s/old", dir);
 	tmp = str_printf("%s.tmp", path);
 	state_init(&st);
 	st.last_run = 100;
 	ck_assert_int_eq(state_save(&st, path), 0);
-	ck_assert_int_eq(link(path, link), 0);
+	ck_assert_int_eq(link(path, old), 0);
 	ck_assert_int_eq(stat(path, &before), 0);
 
 	/* A crash after writing the temporary file, before the rename. */
@@ -156,7 +156,7 @@ START_TEST(test_atomic_write)
 	ck_assert_int_eq(access(tmp, F_OK), -1);
 
 	state_init(&back);
-	ck_assert_int_eq(state_load(link, &back, NULL), 0);
+	ck_assert_int_eq(state_load(old, &back, NULL), 0);
 	ck_assert_int_eq(back.last_run, 100);
 	state_release(&back);
 	state_init(&back);
@@ -166,7 +166,7 @@ START_TEST(test_atomic_write)
 
 	state_release(&st);
 	free(tmp);
-	free(link);
+	free(old);
 	free(path);
 	tu_rmtree(dir);
 	free(dir);
