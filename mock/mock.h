@@ -66,7 +66,7 @@ enum mock_misbehaviour {
 
 enum mock_fault_kind {
 	MOCK_FAULT_HTTP_500,		/* "500": 500 server_error */
-	MOCK_FAULT_HTTP_502,		/* "502": 502 with an HTML body, as a proxy gives */
+	MOCK_FAULT_HTTP_502,		/* "502": 502 bad_gateway (a JSON error body, so it still fits the API description) */
 	MOCK_FAULT_HTTP_503,		/* "503": 503 service_unavailable */
 	MOCK_FAULT_HTTP_429,		/* "429": 429 too_many_requests with retry-after */
 	MOCK_FAULT_RESET,		/* "reset": the connection closes before any response */
@@ -79,8 +79,8 @@ enum mock_fault_kind {
 /*
  * One fault rule.  A request matches when its method equals `method` (empty:
  * any) and its path, without the query, matches the fnmatch(3) pattern
- * `path` (empty: any; '*' matches '/', so "/v2/droplets/*" covers
- * "/v2/droplets/1/actions").  Of the matching requests the first `after` are
+ * `path` (empty: any; '*' matches '/' too, so "/v2/droplets/[0-9]*"
+ * covers "/v2/droplets/1/actions").  Of the matching requests the first `after` are
  * let through; after that the fault fires, each time with `probability`
  * (drawn from a generator seeded by the config's seed, so runs repeat), at
  * most `times` times (0: no limit).  Rules are tried in the order added; the
@@ -106,7 +106,7 @@ struct mock_fault {
  *	KIND   = "500" | "502" | "503" | "429" | "reset" | "stall"
  *	       | "truncated" | "malformed"
  *
- * e.g. "kind=503,method=GET,path=/v2/droplets/*,times=2".  kind is
+ * e.g. "kind=503,method=GET,path=/v2/droplets/[0-9]*,times=2".  kind is
  * required; GLOB may not contain ','.  On success fill *ret and return 0;
  * on a syntax error return -EINVAL.
  */
@@ -133,8 +133,8 @@ struct mock_config {
 	bool quiet;			/* reserved: the library never logs anyway */
 	/*
 	 * Test of the conformance test: when set, responses drift from the
-	 * OpenAPI description (droplet "status" becomes "sleeping" and
-	 * x-request-id is dropped from errors), which a validator must catch.
+	 * OpenAPI description (droplet "status" becomes "sleeping" and the
+	 * ratelimit-remaining header is not a number), which a validator must catch.
 	 */
 	bool debug_drift;
 };
@@ -151,6 +151,14 @@ void	mock_config_init(struct mock_config *cfg);
  * (cannot bind/start), -ENOMEM.
  */
 int	mock_start(const struct mock_config *cfg, struct mock **ret);
+
+/*
+ * Load the fixture at PATH without starting anything, to explain why
+ * mock_start refused it.  Returns 0 when it loads; otherwise a negative
+ * errno, with a one-line reason (e.g. "droplet 12: unknown region 'xx1'")
+ * in ERRBUF when it is not NULL.
+ */
+int	mock_fixture_check(const char *path, char *errbuf, size_t errlen);
 
 /*
  * Stop serving (any stalled connections are closed), join the threads and
@@ -187,16 +195,18 @@ void	mock_set_rate_limits(struct mock *m, unsigned per_hour, unsigned per_minute
 struct mock_request {
 	char method[8];
 	char path[256];			/* without the query; cut at 255 bytes */
-	char query[256];		/* raw, without '?'; cut at 255 bytes */
+	char query[256];		/* decoded "k=v&k=v", without '?'; cut at 255 bytes */
 	int status;			/* HTTP status sent; 0 for reset/stall/truncated without one */
 	char fault[16];			/* fault kind name when a fault fired, else "" */
 	double time;			/* real Unix time the request arrived */
 };
 
 /*
- * Count logged requests (all since start or reset, even those dropped from
- * the log): method NULL or "" for any, path an fnmatch(3) pattern or NULL for
- * any, status 0 for any.  Control-plane requests are not logged.
+ * Count the logged requests (since start or reset; the last
+ * MOCK_MAX_REQUEST_LOG of them) that match: method NULL or "" for any, path
+ * an fnmatch(3) pattern or NULL for any, status 0 for any (a request that got
+ * no HTTP status, because of a reset, stall or truncated fault, has status 0).
+ * Control-plane requests are not logged.
  */
 size_t	mock_request_count(struct mock *m, const char *method, const char *path,
 	    int status);
