@@ -1,0 +1,1664 @@
+/* flow: the snapshot flow for many droplets at once on one event loop: power off, snapshot, power on, prune. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dosnap/api.h"
+#include "dosnap/flow.h"
+#include "dosnap/naming.h"
+#include "dosnap/schedule.h"
+
+/*
+ * Each droplet's flow is a small state machine.  A state either has one
+ * request in flight (its reply moves the flow on) or waits: for a timer,
+ * for the droplet to reach a power state, or for an action to finish.
+ * Waiting flows are polled together: when several wait at once, one
+ * account-wide listing per round replaces a request per flow.
+ */
+enum fstate {
+	FS_PENDING,		/* not started: waiting for a free job slot */
+	FS_REEVAL,		/* GET the droplet, then decide again */
+	FS_LIST_SNAPS,		/* its snapshots: is this slot's there already? */
+	FS_SHUTDOWN,		/* POST shutdown */
+	FS_WAIT_OFF,		/* poll until the droplet says "off" */
+	FS_POWEROFF,		/* POST power_off, the hard fallback */
+	FS_VOLUMES,		/* snapshot the attached volumes */
+	FS_SNAPSHOT,		/* POST snapshot */
+	FS_WAIT_SNAPSHOT,	/* poll the snapshot action */
+	FS_RESTORE,		/* power back on what was on */
+	FS_WAIT_ON,		/* poll until the droplet says "active" */
+	FS_LIST_AFTER,		/* its snapshots again: the new id, and retention */
+	FS_PRUNE,		/* DELETE what retention chose */
+	FS_BUSY,		/* a 422 "pending event": wait for that action */
+	FS_DONE,
+};
+
+enum fwait {
+	W_NONE,
+	W_TIMER,		/* resume the state when wake_at passes */
+	W_DROPLET,		/* poll the droplet's status for `want` */
+	W_ACTION,		/* poll action `action_id` */
+};
+
+#define POLL_POWER_FIRST_MS	2000
+#define POLL_SNAPSHOT_FIRST_MS	5000
+#define POLL_NEXT_MS		1000
+#define POLL_POWER_CAP_MS	15000
+#define POLL_SNAPSHOT_CAP_MS	60000
+#define SHARED_POLL_MIN		3	/* waiting flows that make one listing worth it */
+#define SHARED_ACTIONS_ITEMS	200	/* one page of the account's newest actions */
+#define BUSY_MAX		8	/* 422s one flow will wait out */
+#define RESTORE_TRIES		4	/* power_on attempts before giving up loudly */
+#define SNAPSHOT_HARD_FACTOR	3	/* how long past `timeout` the power-on waits */
+
+struct vol {
+	char *id;
+	char *name;
+	char snap_name[NAMING_MAX];
+	struct api_snapshot_list *snaps;
+	char *new_id;
+};
+
+struct engine;
+
+struct flow {
+	struct engine *e;
+	struct flow_result *res;
+	const struct flow_job *job;
+	const struct sched_opts *opts;
+	int64_t id;
+	char id_str[24];
+	char name[128];
+	enum api_droplet_status status;		/* as last seen */
+	struct vol *vols;
+	size_t n_vols, vol_i;
+	int vol_step;				/* 0: GET volume, 1: list, 2: create */
+
+	enum fstate state, resume;
+	enum fwait wait;
+	int64_t wake_at;			/* monotonic ms */
+	bool inflight;				/* a request of this flow is out */
+	bool by_shared;				/* polled through a shared listing */
+	bool action_individual;			/* not in the shared listing: ask alone */
+	enum api_droplet_status want;
+	int64_t action_id;
+	long poll_ms, poll_cap_ms;
+
+	int64_t t0, step_t0, deadline, hard_deadline;
+	bool powered_off;			/* we may have changed its power */
+	bool poweroff_phase;
+	bool snapshot_ok;
+	bool timeout_reported;
+	bool stopping;
+	int busy_count, restore_tries;
+	struct api_snapshot_list *snaps;	/* the droplet's, last listed */
+	bool *del;				/* retention's choice in snaps */
+	size_t del_i;
+	size_t vdel_vol, vdel_i;
+	bool **vdel;
+	char snap_name[NAMING_MAX];
+};
+
+struct engine {
+	struct api_client *c;
+	const struct flow_config *cfg;
+	double scale;
+	struct flow *flows;
+	size_t n_flows, next_start, running, done;
+	struct flow_result *results;
+	size_t n_results, cap_results;
+	bool shared_droplets_out, shared_actions_out;
+	bool stopping;
+	int64_t stop_deadline;
+	bool prune_only;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+scaled(const struct engine *e, double ms)
+{
+	double v = ms * e->scale;
+
+	return v < 1 ? 1 : (int64_t)v;
+}
+
+static double
+since_s(int64_t t0)
+{
+	return (double)(mono_ms() - t0) / 1000.0;
+}
+
+static void
+emit(struct flow *f, enum flow_level level, bool dry, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+emit(struct flow *f, enum flow_level level, bool dry, const char *fmt, ...)
+{
+	const struct flow_config *cfg = f->e->cfg;
+	struct flow_event ev = { 0 };
+	char msg[1024];
+	va_list ap;
+
+	if (cfg->event == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ev.level = level;
+	ev.droplet_id = f->id;
+	ev.droplet_name = f->res->droplet_name;
+	ev.message = msg;
+	ev.elapsed_s = since_s(f->t0);
+	ev.dry_run = dry;
+	cfg->event(&ev, cfg->event_userdata);
+}
+
+/* Record the flow's first failure; later ones are only reported. */
+static void
+fail(struct flow *f, int r, bool transient, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+fail(struct flow *f, int r, bool transient, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (f->res->r == 0) {
+		f->res->r = r < 0 ? r : -EIO;
+		f->res->transient = transient;
+		snprintf(f->res->error, sizeof(f->res->error), "%s", msg);
+	}
+	emit(f, FLOW_ERROR, false, "%s", msg);
+}
+
+static void
+fail_reply(struct flow *f, const struct api_reply *rp, const char *what)
+{
+	char buf[512];
+
+	api_error_format(&rp->error, buf, sizeof(buf));
+	if (rp->r == -EACCES)
+		f->res->auth = true;
+	fail(f, rp->r, rp->error.transient || rp->r == -ETIMEDOUT || rp->r == -EAGAIN ||
+	    rp->r == -EIO, "%s: %s", what, buf);
+}
+
+static void flow_resume(struct flow *f);
+static void go_restore(struct flow *f);
+static void go_after_snapshot(struct flow *f);
+static void finish(struct flow *f);
+
+static void
+set_timer(struct flow *f, enum fstate state, double ms)
+{
+	f->state = state;
+	f->wait = W_TIMER;
+	f->wake_at = mono_ms() + scaled(f->e, ms);
+}
+
+static void
+wait_droplet(struct flow *f, enum fstate state, enum api_droplet_status want, long first_ms)
+{
+	f->state = state;
+	f->wait = W_DROPLET;
+	f->want = want;
+	f->poll_ms = POLL_NEXT_MS;
+	f->poll_cap_ms = POLL_POWER_CAP_MS;
+	f->wake_at = mono_ms() + scaled(f->e, (double)first_ms);
+}
+
+static void
+wait_action(struct flow *f, enum fstate state, int64_t action_id, long first_ms, long cap_ms)
+{
+	f->state = state;
+	f->wait = W_ACTION;
+	f->action_id = action_id;
+	f->action_individual = false;
+	f->poll_ms = POLL_NEXT_MS;
+	f->poll_cap_ms = cap_ms;
+	f->wake_at = mono_ms() + scaled(f->e, (double)first_ms);
+}
+
+/* Poll again later, backing off: quick at first, slower for long waits. */
+static void
+poll_later(struct flow *f)
+{
+	f->wake_at = mono_ms() + scaled(f->e, (double)f->poll_ms);
+	f->poll_ms = f->poll_ms * 3 / 2;
+	if (f->poll_ms > f->poll_cap_ms)
+		f->poll_ms = f->poll_cap_ms;
+}
+
+static struct flow_record
+record_of(const struct flow *f)
+{
+	struct flow_record rec = {
+		.droplet_id = f->id,
+		.droplet_name = f->res->droplet_name,
+		.was_active = f->res->before == API_DROPLET_ACTIVE,
+		.slot = f->job->slot,
+		.snapshot_name = f->snap_name,
+		.action_id = f->action_id,
+	};
+
+	return rec;
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+static void on_reply(struct api_client *c, struct api_reply *rp, void *userdata);
+
+/* Queue a request for F; a failure to queue is the flow's failure. */
+static bool
+queued(struct flow *f, int r, const char *what)
+{
+	if (r == 0) {
+		f->inflight = true;
+		return true;
+	}
+	fail(f, r, false, "cannot send %s: %s", what, strerror(-r));
+	return false;
+}
+
+static void
+send_action(struct flow *f, const char *type, const char *name)
+{
+	queued(f, api_post_droplet_action_async(f->e->c, f->id, type, name, on_reply, f, NULL),
+	    type);
+}
+
+/* --- the steps ----------------------------------------------------------- */
+
+static void
+go_busy(struct flow *f, enum fstate resume)
+{
+	if (++f->busy_count > BUSY_MAX) {
+		fail(f, -EBUSY, true, "the droplet kept reporting a pending event (%d times); "
+		    "giving up", BUSY_MAX);
+		if (f->powered_off)
+			go_restore(f);
+		else
+			finish(f);
+		return;
+	}
+	emit(f, FLOW_WARN, false, "has an action in progress; waiting for it");
+	f->resume = resume;
+	f->state = FS_BUSY;
+	f->wait = W_NONE;
+	queued(f, api_list_droplet_actions_async(f->e->c, f->id, 20, on_reply, f, NULL),
+	    "action listing");
+}
+
+static bool
+has_snapshot_named(const struct api_snapshot_list *l, const char *name, const char **ret_id)
+{
+	size_t i;
+
+	for (i = 0; l != NULL && i < l->n; i++) {
+		if (l->items[i].name != NULL && strcmp(l->items[i].name, name) == 0 &&
+		    l->items[i].type != API_SNAPSHOT_TYPE_BACKUP) {
+			*ret_id = l->items[i].id;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+step_shutdown(struct flow *f)
+{
+	const struct flow_hooks *h = &f->e->cfg->hooks;
+
+	if (!f->powered_off && h->intent != NULL) {
+		struct flow_record rec = record_of(f);
+		int r = h->intent(&rec, h->userdata);
+
+		if (r < 0) {
+			fail(f, r, false, "cannot record the intent to power it off (%s); "
+			    "leaving it running", strerror(-r));
+			finish(f);
+			return;
+		}
+	}
+	f->powered_off = true;
+	f->step_t0 = mono_ms();
+	f->state = FS_SHUTDOWN;
+	send_action(f, "shutdown", NULL);
+}
+
+static void
+step_poweroff(struct flow *f)
+{
+	f->state = FS_POWEROFF;
+	send_action(f, "power_off", NULL);
+}
+
+static void
+step_snapshot(struct flow *f)
+{
+	f->state = FS_SNAPSHOT;
+	f->step_t0 = mono_ms();
+	send_action(f, "snapshot", f->snap_name);
+}
+
+static void
+step_volume(struct flow *f)
+{
+	struct vol *v;
+
+	if (f->vol_i == f->n_vols) {
+		step_snapshot(f);
+		return;
+	}
+	v = &f->vols[f->vol_i];
+	f->state = FS_VOLUMES;
+	if (f->vol_step == 0)
+		queued(f, api_get_volume_async(f->e->c, v->id, on_reply, f, NULL), "volume lookup");
+	else if (f->vol_step == 1)
+		queued(f, api_list_volume_snapshots_async(f->e->c, v->id, on_reply, f, NULL),
+		    "volume snapshot listing");
+	else
+		queued(f, api_create_volume_snapshot_async(f->e->c, v->id, v->snap_name, on_reply,
+		    f, NULL), "volume snapshot");
+}
+
+/* The droplet is off (or live mode): volumes first, then the droplet. */
+static void
+step_take(struct flow *f)
+{
+	if (f->opts->volumes && f->n_vols > 0) {
+		f->vol_i = 0;
+		f->vol_step = 0;
+		step_volume(f);
+	} else {
+		step_snapshot(f);
+	}
+}
+
+static void
+dry_run_plan(struct flow *f)
+{
+	bool live = f->opts->power == SCHED_POWER_LIVE;
+	size_t i;
+
+	if (!live && f->status == API_DROPLET_ACTIVE)
+		emit(f, FLOW_NOTICE, true, "would send shutdown (power_off after %" PRId64 " s)",
+		    f->opts->shutdown_timeout);
+	for (i = 0; f->opts->volumes && i < f->n_vols; i++)
+		emit(f, FLOW_NOTICE, true, "would snapshot volume %s", f->vols[i].id);
+	emit(f, FLOW_NOTICE, true, "would send snapshot '%s'", f->snap_name);
+	if (!live && f->status == API_DROPLET_ACTIVE)
+		emit(f, FLOW_NOTICE, true, "would send power_on");
+}
+
+static void go_prune(struct flow *f);
+
+/* Decide what to do from the droplet's status and its snapshot list. */
+static void
+step_decide(struct flow *f)
+{
+	const char *existing = NULL;
+	bool live = f->opts->power == SCHED_POWER_LIVE;
+
+	if (has_snapshot_named(f->snaps, f->snap_name, &existing)) {
+		snprintf(f->res->snapshot_id, sizeof(f->res->snapshot_id), "%s", existing);
+		f->res->adopted = true;
+		f->snapshot_ok = true;
+		emit(f, FLOW_NOTICE, false, "snapshot '%s' for this slot exists already (id %s); "
+		    "adopting it", f->snap_name, existing);
+		if (f->powered_off)
+			go_restore(f);
+		else
+			go_prune(f);
+		return;
+	}
+	if (f->e->cfg->dry_run) {
+		dry_run_plan(f);
+		go_prune(f);
+		return;
+	}
+	if (f->e->stopping) {
+		fail(f, -EINTR, true, "stopped before it began");
+		if (f->powered_off)
+			go_restore(f);
+		else
+			finish(f);
+		return;
+	}
+	if (live || f->status == API_DROPLET_OFF) {
+		step_take(f);
+		return;
+	}
+	if (f->status == API_DROPLET_ACTIVE) {
+		step_shutdown(f);
+		return;
+	}
+	fail(f, -EINVAL, false, "droplet is '%s', neither active nor off; not snapshotting it",
+	    api_droplet_status_name(f->status));
+	if (f->powered_off)
+		go_restore(f);
+	else
+		finish(f);
+}
+
+static void
+go_list_snaps(struct flow *f)
+{
+	f->state = FS_LIST_SNAPS;
+	f->wait = W_NONE;
+	queued(f, api_list_droplet_snapshots_async(f->e->c, f->id, on_reply, f, NULL),
+	    "snapshot listing");
+}
+
+static void
+go_reeval(struct flow *f)
+{
+	f->state = FS_REEVAL;
+	f->wait = W_NONE;
+	queued(f, api_get_droplet_async(f->e->c, f->id, on_reply, f, NULL), "droplet lookup");
+}
+
+static void
+go_restore(struct flow *f)
+{
+	f->wait = W_NONE;
+	if (!f->powered_off || f->res->before != API_DROPLET_ACTIVE) {
+		go_after_snapshot(f);
+		return;
+	}
+	f->state = FS_RESTORE;
+	f->step_t0 = mono_ms();
+	/* Look first: the service may have powered it on after the snapshot. */
+	queued(f, api_get_droplet_async(f->e->c, f->id, on_reply, f, NULL), "droplet lookup");
+}
+
+static void
+restored(struct flow *f)
+{
+	const struct flow_hooks *h = &f->e->cfg->hooks;
+
+	f->powered_off = false;
+	if (h->done != NULL) {
+		struct flow_record rec = record_of(f);
+
+		h->done(&rec, h->userdata);
+	}
+	go_after_snapshot(f);
+}
+
+static void
+go_after_snapshot(struct flow *f)
+{
+	f->wait = W_NONE;
+	if (!f->snapshot_ok || f->res->adopted || f->e->stopping) {
+		if (f->snapshot_ok && f->res->adopted && !f->e->stopping)
+			go_prune(f);
+		else
+			finish(f);
+		return;
+	}
+	f->state = FS_LIST_AFTER;
+	queued(f, api_list_droplet_snapshots_async(f->e->c, f->id, on_reply, f, NULL),
+	    "snapshot listing");
+}
+
+static void
+plan_retention(struct flow *f)
+{
+	const struct sched_opts *o = f->opts;
+	const char *tmpl = o->name_template != NULL ? o->name_template : SCHED_DEFAULT_NAME;
+	struct naming_snap *ns;
+	size_t i, j;
+
+	if (f->snaps == NULL || f->snaps->n == 0)
+		return;
+	ns = calloc(f->snaps->n, sizeof(*ns));
+	f->del = calloc(f->snaps->n, sizeof(*f->del));
+	if (ns == NULL || f->del == NULL) {
+		free(ns);
+		free(f->del);
+		f->del = NULL;
+		return;
+	}
+	for (i = 0; i < f->snaps->n; i++) {
+		ns[i].name = f->snaps->items[i].name;
+		ns[i].created_at = f->snaps->items[i].created_at;
+		ns[i].backup = f->snaps->items[i].type == API_SNAPSHOT_TYPE_BACKUP;
+	}
+	/* Pruning alone took no snapshot, so none is spared by name. */
+	naming_retention(ns, f->snaps->n, tmpl, f->e->prune_only ? NULL : f->snap_name,
+	    o->keep, o->max_age, f->e->cfg->wall_now, f->del);
+	free(ns);
+
+	for (j = 0; f->opts->volumes && j < f->n_vols; j++) {
+		struct vol *v = &f->vols[j];
+
+		if (f->vdel == NULL)
+			f->vdel = calloc(f->n_vols, sizeof(*f->vdel));
+		if (f->vdel == NULL || v->snaps == NULL || v->snaps->n == 0)
+			continue;
+		ns = calloc(v->snaps->n, sizeof(*ns));
+		f->vdel[j] = calloc(v->snaps->n, sizeof(**f->vdel));
+		if (ns == NULL || f->vdel[j] == NULL) {
+			free(ns);
+			continue;
+		}
+		for (i = 0; i < v->snaps->n; i++) {
+			ns[i].name = v->snaps->items[i].name;
+			ns[i].created_at = v->snaps->items[i].created_at;
+		}
+		naming_retention(ns, v->snaps->n, tmpl, v->snap_name, o->keep, o->max_age,
+		    f->e->cfg->wall_now, f->vdel[j]);
+		free(ns);
+	}
+}
+
+/* Send the next DELETE retention chose, or finish. */
+static void
+step_prune(struct flow *f)
+{
+	f->state = FS_PRUNE;
+	for (; f->del != NULL && f->del_i < f->snaps->n; f->del_i++) {
+		const struct api_snapshot *s = &f->snaps->items[f->del_i];
+
+		if (!f->del[f->del_i])
+			continue;
+		if (f->e->cfg->dry_run) {
+			emit(f, FLOW_NOTICE, true, "would delete snapshot %s '%s'", s->id, s->name);
+			continue;
+		}
+		f->del_i++;
+		emit(f, FLOW_INFO, false, "deleting snapshot %s '%s'", s->id, s->name);
+		queued(f, api_delete_snapshot_async(f->e->c, s->id, on_reply, f, NULL),
+		    "snapshot deletion");
+		return;
+	}
+	for (; f->vdel != NULL && f->vdel_vol < f->n_vols; f->vdel_vol++, f->vdel_i = 0) {
+		struct vol *v = &f->vols[f->vdel_vol];
+
+		for (; f->vdel[f->vdel_vol] != NULL && v->snaps != NULL && f->vdel_i < v->snaps->n;
+		    f->vdel_i++) {
+			const struct api_snapshot *s = &v->snaps->items[f->vdel_i];
+
+			if (!f->vdel[f->vdel_vol][f->vdel_i])
+				continue;
+			if (f->e->cfg->dry_run) {
+				emit(f, FLOW_NOTICE, true, "would delete volume snapshot %s '%s'",
+				    s->id, s->name);
+				continue;
+			}
+			f->vdel_i++;
+			emit(f, FLOW_INFO, false, "deleting volume snapshot %s '%s'", s->id, s->name);
+			queued(f, api_delete_volume_snapshot_async(f->e->c, s->id, on_reply, f,
+			    NULL), "volume snapshot deletion");
+			return;
+		}
+	}
+	finish(f);
+}
+
+static void
+go_prune(struct flow *f)
+{
+	f->wait = W_NONE;
+	if (f->opts->keep < 0 && f->opts->max_age < 0) {
+		finish(f);
+		return;
+	}
+	plan_retention(f);
+	f->del_i = 0;
+	f->vdel_vol = 0;
+	f->vdel_i = 0;
+	step_prune(f);
+}
+
+static void
+finish(struct flow *f)
+{
+	if (f->state == FS_DONE)
+		return;
+	f->state = FS_DONE;
+	f->wait = W_NONE;
+	f->res->seconds = since_s(f->t0);
+	f->e->running--;
+	f->e->done++;
+	if (f->res->r == 0 && !f->e->cfg->dry_run && !f->e->prune_only)
+		emit(f, FLOW_NOTICE, false, "done: snapshot '%s'%s%s%s in %.1f s%s",
+		    f->snap_name, f->res->snapshot_id[0] ? " (id " : "", f->res->snapshot_id,
+		    f->res->snapshot_id[0] ? ")" : "", f->res->seconds,
+		    f->res->deleted ? ", old snapshots pruned" : "");
+}
+
+/* --- replies ------------------------------------------------------------- */
+
+static void
+on_droplet_status(struct flow *f, enum api_droplet_status st)
+{
+	f->status = st;
+	if (st == f->want) {
+		f->wait = W_NONE;
+		if (f->state == FS_WAIT_OFF) {
+			emit(f, FLOW_INFO, false, "off after %.1f s", since_s(f->step_t0));
+			if (f->e->stopping) {
+				go_restore(f);
+				return;
+			}
+			step_take(f);
+		} else {
+			emit(f, FLOW_INFO, false, "active again after %.1f s", since_s(f->step_t0));
+			restored(f);
+		}
+		return;
+	}
+	if (mono_ms() < f->deadline) {
+		poll_later(f);
+		return;
+	}
+	f->wait = W_NONE;
+	if (f->state == FS_WAIT_OFF && !f->poweroff_phase) {
+		emit(f, FLOW_WARN, false, "still %s %.0f s after shutdown; sending power_off",
+		    api_droplet_status_name(st), since_s(f->step_t0));
+		step_poweroff(f);
+	} else if (f->state == FS_WAIT_OFF) {
+		fail(f, -ETIMEDOUT, true, "still %s after power_off; not snapshotting a running "
+		    "droplet", api_droplet_status_name(st));
+		go_restore(f);
+	} else {
+		/* Power-on sent but the droplet stays off: send it again. */
+		emit(f, FLOW_WARN, false, "still %s after power_on; trying again",
+		    api_droplet_status_name(st));
+		f->state = FS_RESTORE;
+		if (++f->restore_tries >= RESTORE_TRIES) {
+			f->res->left_off = true;
+			fail(f, -ETIMEDOUT, true, "LEFT POWERED OFF: power_on did not bring it back "
+			    "after %d tries; power it on by hand (doctl compute droplet-action "
+			    "power-on %" PRId64 ")", RESTORE_TRIES, f->id);
+			finish(f);
+			return;
+		}
+		send_action(f, "power_on", NULL);
+	}
+}
+
+static void
+on_snapshot_action(struct flow *f, const struct api_action *a)
+{
+	int64_t now = mono_ms();
+
+	if (a->status == API_ACTION_COMPLETED) {
+		f->wait = W_NONE;
+		f->snapshot_ok = true;
+		emit(f, FLOW_INFO, false, "snapshot '%s' completed in %.1f s", f->snap_name,
+		    since_s(f->step_t0));
+		go_restore(f);
+		return;
+	}
+	if (a->status == API_ACTION_ERRORED) {
+		f->wait = W_NONE;
+		fail(f, -EIO, false, "snapshot action %" PRId64 " errored", a->id);
+		go_restore(f);
+		return;
+	}
+	if (now >= f->deadline && !f->timeout_reported) {
+		f->timeout_reported = true;
+		fail(f, -ETIMEDOUT, true, "snapshot not finished after %" PRId64 " s (timeout=); "
+		    "waiting for it before powering on", f->opts->timeout);
+	}
+	if (now >= f->hard_deadline || (f->e->stopping && now >= f->e->stop_deadline)) {
+		f->wait = W_NONE;
+		if (f->powered_off && f->res->before == API_DROPLET_ACTIVE) {
+			f->res->left_off = true;
+			fail(f, -ETIMEDOUT, true, "LEFT POWERED OFF: snapshot action %" PRId64
+			    " still in progress after %.0f s, so it cannot be powered on yet; the next "
+			    "run powers it on once the snapshot ends", a->id, since_s(f->step_t0));
+		}
+		finish(f);
+		return;
+	}
+	poll_later(f);
+}
+
+static void
+on_busy_actions(struct flow *f, const struct api_action_list *l)
+{
+	size_t i;
+
+	for (i = 0; l != NULL && i < l->n; i++) {
+		if (l->items[i].status == API_ACTION_IN_PROGRESS) {
+			emit(f, FLOW_INFO, false, "waiting for its %s action %" PRId64 " to finish",
+			    l->items[i].type, l->items[i].id);
+			f->deadline = mono_ms() + scaled(f->e, (double)f->opts->timeout * 1000);
+			wait_action(f, FS_BUSY, l->items[i].id, POLL_NEXT_MS, POLL_SNAPSHOT_CAP_MS);
+			return;
+		}
+	}
+	/* Nothing in progress any more: it just finished.  Try again shortly. */
+	set_timer(f, f->resume, POLL_NEXT_MS);
+}
+
+static void
+on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
+{
+	struct flow *f = userdata;
+	struct vol *v;
+	const char *existing;
+
+	(void)c;
+	f->inflight = false;
+	if (f->state == FS_DONE)
+		return;
+	switch (f->state) {
+	case FS_REEVAL:
+		if (rp->r < 0) {
+			fail_reply(f, rp, "cannot look the droplet up");
+			f->powered_off ? go_restore(f) : finish(f);
+			return;
+		}
+		f->status = rp->droplet->status;
+		go_list_snaps(f);
+		return;
+	case FS_LIST_SNAPS:
+		if (rp->r < 0) {
+			fail_reply(f, rp, "cannot list its snapshots");
+			f->powered_off ? go_restore(f) : finish(f);
+			return;
+		}
+		api_snapshot_list_free(f->snaps);
+		f->snaps = rp->snapshots;
+		rp->snapshots = NULL;
+		step_decide(f);
+		return;
+	case FS_SHUTDOWN:
+		if (rp->r == -EBUSY) {
+			go_busy(f, FS_REEVAL);
+			return;
+		}
+		if (rp->r < 0) {
+			char buf[512];
+
+			emit(f, FLOW_WARN, false, "shutdown failed (%s); sending power_off",
+			    api_error_format(&rp->error, buf, sizeof(buf)));
+			step_poweroff(f);
+			return;
+		}
+		emit(f, FLOW_INFO, false, "shutdown sent%s", rp->adopted ? " (adopted)" : "");
+		f->deadline = mono_ms() + scaled(f->e, (double)f->opts->shutdown_timeout * 1000);
+		wait_droplet(f, FS_WAIT_OFF, API_DROPLET_OFF, POLL_POWER_FIRST_MS);
+		return;
+	case FS_POWEROFF:
+		if (rp->r == -EBUSY) {
+			go_busy(f, FS_POWEROFF);
+			return;
+		}
+		if (rp->r < 0) {
+			fail_reply(f, rp, "power_off failed");
+			go_restore(f);
+			return;
+		}
+		emit(f, FLOW_INFO, false, "power_off sent");
+		f->poweroff_phase = true;
+		f->deadline = mono_ms() + scaled(f->e, (double)f->e->cfg->power_timeout_s * 1000);
+		wait_droplet(f, FS_WAIT_OFF, API_DROPLET_OFF, POLL_POWER_FIRST_MS);
+		return;
+	case FS_VOLUMES:
+		v = &f->vols[f->vol_i];
+		if (rp->r < 0) {
+			fail_reply(f, rp, "volume snapshot failed");
+			go_restore(f);
+			return;
+		}
+		if (f->vol_step == 0) {
+			free(v->name);
+			v->name = strdup(rp->volume->name != NULL ? rp->volume->name : v->id);
+			if (v->name == NULL || naming_render(f->opts->name_template != NULL ?
+			    f->opts->name_template : SCHED_DEFAULT_NAME, v->id, v->name,
+			    f->job->slot, f->job->entry->zone, v->snap_name, sizeof(v->snap_name)) < 0) {
+				fail(f, -ENAMETOOLONG, false, "cannot name the snapshot of volume %s",
+				    v->id);
+				go_restore(f);
+				return;
+			}
+			f->vol_step = 1;
+		} else if (f->vol_step == 1) {
+			api_snapshot_list_free(v->snaps);
+			v->snaps = rp->snapshots;
+			rp->snapshots = NULL;
+			if (has_snapshot_named(v->snaps, v->snap_name, &existing)) {
+				emit(f, FLOW_INFO, false, "volume %s: snapshot '%s' exists already; "
+				    "adopting it", v->name, v->snap_name);
+				f->res->volumes++;
+				f->vol_i++;
+				f->vol_step = 0;
+			} else {
+				f->vol_step = 2;
+			}
+		} else {
+			emit(f, FLOW_INFO, false, "volume %s: snapshot '%s' taken", v->name,
+			    v->snap_name);
+			f->res->volumes++;
+			f->vol_i++;
+			f->vol_step = 0;
+		}
+		step_volume(f);
+		return;
+	case FS_SNAPSHOT:
+		if (rp->r == -EBUSY) {
+			go_busy(f, FS_REEVAL);
+			return;
+		}
+		if (rp->r < 0) {
+			fail_reply(f, rp, "snapshot failed");
+			go_restore(f);
+			return;
+		}
+		emit(f, FLOW_INFO, false, "snapshot '%s' started (action %" PRId64 ")%s",
+		    f->snap_name, rp->action->id, rp->adopted ? ", adopted after a network failure" : "");
+		f->action_id = rp->action->id;
+		if (f->e->cfg->hooks.progress != NULL) {
+			struct flow_record rec = record_of(f);
+
+			f->e->cfg->hooks.progress(&rec, f->e->cfg->hooks.userdata);
+		}
+		f->deadline = mono_ms() + scaled(f->e, (double)f->opts->timeout * 1000);
+		f->hard_deadline = mono_ms() +
+		    scaled(f->e, (double)f->opts->timeout * 1000 * SNAPSHOT_HARD_FACTOR);
+		if (rp->action->status != API_ACTION_IN_PROGRESS) {
+			f->wait = W_ACTION;
+			on_snapshot_action(f, rp->action);
+			return;
+		}
+		wait_action(f, FS_WAIT_SNAPSHOT, rp->action->id, POLL_SNAPSHOT_FIRST_MS,
+		    POLL_SNAPSHOT_CAP_MS);
+		return;
+	case FS_RESTORE:
+		if (rp->droplet != NULL && rp->r == 0) {
+			/* The look before power_on. */
+			f->status = rp->droplet->status;
+			if (f->status == API_DROPLET_ACTIVE) {
+				emit(f, FLOW_INFO, false, "active again (the service powered it on)");
+				restored(f);
+				return;
+			}
+			send_action(f, "power_on", NULL);
+			return;
+		}
+		if (rp->r == -EBUSY) {
+			go_busy(f, FS_RESTORE);
+			return;
+		}
+		if (rp->r < 0) {
+			char buf[512];
+
+			if (++f->restore_tries >= RESTORE_TRIES) {
+				f->res->left_off = true;
+				fail(f, rp->r, true, "LEFT POWERED OFF: cannot power it on (%s); power "
+				    "it on by hand (doctl compute droplet-action power-on %" PRId64 ")",
+				    api_error_format(&rp->error, buf, sizeof(buf)), f->id);
+				finish(f);
+				return;
+			}
+			emit(f, FLOW_WARN, false, "cannot power it on yet (%s); trying again",
+			    api_error_format(&rp->error, buf, sizeof(buf)));
+			set_timer(f, FS_RESTORE, 2000.0 * (1 << f->restore_tries));
+			return;
+		}
+		emit(f, FLOW_INFO, false, "power_on sent");
+		f->deadline = mono_ms() + scaled(f->e, (double)f->e->cfg->power_timeout_s * 1000);
+		wait_droplet(f, FS_WAIT_ON, API_DROPLET_ACTIVE, POLL_POWER_FIRST_MS);
+		return;
+	case FS_LIST_AFTER:
+		if (rp->r < 0) {
+			char buf[512];
+
+			/* The snapshot exists; only its id and pruning are lost. */
+			emit(f, FLOW_WARN, false, "cannot list its snapshots after the snapshot (%s); "
+			    "not pruning this time", api_error_format(&rp->error, buf, sizeof(buf)));
+			finish(f);
+			return;
+		}
+		api_snapshot_list_free(f->snaps);
+		f->snaps = rp->snapshots;
+		rp->snapshots = NULL;
+		if (has_snapshot_named(f->snaps, f->snap_name, &existing))
+			snprintf(f->res->snapshot_id, sizeof(f->res->snapshot_id), "%s", existing);
+		go_prune(f);
+		return;
+	case FS_PRUNE:
+		if (rp->r < 0) {
+			fail_reply(f, rp, "pruning failed (the new snapshot was taken)");
+			finish(f);
+			return;
+		}
+		f->res->deleted++;
+		step_prune(f);
+		return;
+	case FS_BUSY:
+		if (rp->r < 0) {
+			fail_reply(f, rp, "cannot list its actions");
+			f->powered_off ? go_restore(f) : finish(f);
+			return;
+		}
+		on_busy_actions(f, rp->actions);
+		return;
+	case FS_WAIT_OFF:
+	case FS_WAIT_ON:
+	case FS_WAIT_SNAPSHOT:
+		/* Polls come back through on_poll_reply. */
+	case FS_PENDING:
+	case FS_DONE:
+		return;
+	}
+}
+
+static void
+dispatch_action(struct flow *f, const struct api_action *a)
+{
+	if (f->state != FS_BUSY) {
+		on_snapshot_action(f, a);
+		return;
+	}
+	/* The pending action that made a POST fail with 422. */
+	if (a->status == API_ACTION_IN_PROGRESS && mono_ms() < f->deadline) {
+		poll_later(f);
+		return;
+	}
+	f->state = f->resume;
+	flow_resume(f);
+}
+
+/* A poll of one droplet or one action, for one flow. */
+static void
+on_poll_reply(struct api_client *c, struct api_reply *rp, void *userdata)
+{
+	struct flow *f = userdata;
+
+	(void)c;
+	f->inflight = false;
+	if (f->state == FS_DONE || f->wait == W_NONE)
+		return;
+	if (f->wait == W_DROPLET) {
+		if (rp->r < 0) {
+			poll_later(f);
+			if (mono_ms() >= f->deadline)
+				on_droplet_status(f, f->status);
+			return;
+		}
+		on_droplet_status(f, rp->droplet->status);
+	} else if (f->wait == W_ACTION) {
+		if (rp->r < 0) {
+			poll_later(f);
+			return;
+		}
+		dispatch_action(f, rp->action);
+	}
+}
+
+static void
+flow_resume(struct flow *f)
+{
+	f->wait = W_NONE;
+	switch (f->state) {
+	case FS_REEVAL:
+		go_reeval(f);
+		break;
+	case FS_POWEROFF:
+		step_poweroff(f);
+		break;
+	case FS_RESTORE:
+		f->state = FS_RESTORE;
+		send_action(f, "power_on", NULL);
+		break;
+	default:
+		go_reeval(f);
+		break;
+	}
+}
+
+/* --- shared polling ------------------------------------------------------ */
+
+static void
+on_shared_droplets(struct api_client *c, struct api_reply *rp, void *userdata)
+{
+	struct engine *e = userdata;
+	size_t i, j;
+
+	(void)c;
+	e->shared_droplets_out = false;
+	for (i = 0; i < e->n_flows; i++) {
+		struct flow *f = &e->flows[i];
+		bool seen = false;
+
+		if (f->state == FS_DONE || f->wait != W_DROPLET || !f->by_shared)
+			continue;
+		f->by_shared = false;
+		f->inflight = false;
+		for (j = 0; rp->r == 0 && rp->droplets != NULL && j < rp->droplets->n; j++) {
+			if (rp->droplets->items[j].id == f->id) {
+				seen = true;
+				on_droplet_status(f, rp->droplets->items[j].status);
+				break;
+			}
+		}
+		if (!seen) {
+			poll_later(f);
+			if (mono_ms() >= f->deadline)
+				on_droplet_status(f, f->status);
+		}
+	}
+}
+
+static void
+on_shared_actions(struct api_client *c, struct api_reply *rp, void *userdata)
+{
+	struct engine *e = userdata;
+	size_t i, j;
+
+	(void)c;
+	e->shared_actions_out = false;
+	for (i = 0; i < e->n_flows; i++) {
+		struct flow *f = &e->flows[i];
+		bool seen = false;
+
+		if (f->state == FS_DONE || f->wait != W_ACTION || !f->by_shared)
+			continue;
+		f->by_shared = false;
+		f->inflight = false;
+		for (j = 0; rp->r == 0 && rp->actions != NULL && j < rp->actions->n; j++) {
+			if (rp->actions->items[j].id == f->action_id) {
+				seen = true;
+				dispatch_action(f, &rp->actions->items[j]);
+				break;
+			}
+		}
+		if (!seen) {
+			/* Older than the newest page: ask for it alone next time. */
+			f->action_individual = rp->r == 0;
+			poll_later(f);
+		}
+	}
+}
+
+/* Send the polls that are due: one listing for many, or one request each. */
+static void
+poll_tick(struct engine *e, int64_t now)
+{
+	size_t i, n_drop = 0, n_act = 0;
+
+	for (i = 0; i < e->n_flows; i++) {
+		struct flow *f = &e->flows[i];
+
+		if (f->state == FS_DONE || f->inflight || f->wake_at > now)
+			continue;
+		if (f->wait == W_DROPLET)
+			n_drop++;
+		else if (f->wait == W_ACTION && !f->action_individual)
+			n_act++;
+	}
+	if (n_drop >= SHARED_POLL_MIN && !e->shared_droplets_out &&
+	    api_list_droplets_async(e->c, NULL, NULL, on_shared_droplets, e, NULL) == 0)
+		e->shared_droplets_out = true;
+	else
+		n_drop = 0;
+	if (n_act >= SHARED_POLL_MIN && !e->shared_actions_out &&
+	    api_list_actions_async(e->c, SHARED_ACTIONS_ITEMS, on_shared_actions, e, NULL) == 0)
+		e->shared_actions_out = true;
+	else
+		n_act = 0;
+
+	for (i = 0; i < e->n_flows; i++) {
+		struct flow *f = &e->flows[i];
+		int r = 0;
+
+		if (f->state == FS_DONE || f->inflight || f->wake_at > now)
+			continue;
+		if (f->wait == W_DROPLET) {
+			if (n_drop > 0)
+				f->by_shared = true;
+			else
+				r = api_get_droplet_async(e->c, f->id, on_poll_reply, f, NULL);
+		} else if (f->wait == W_ACTION) {
+			if (n_act > 0 && !f->action_individual)
+				f->by_shared = true;
+			else
+				r = api_get_action_async(e->c, f->action_id, on_poll_reply, f, NULL);
+		} else {
+			continue;
+		}
+		if (r < 0)
+			poll_later(f);
+		else
+			f->inflight = true;
+	}
+}
+
+/* --- the engine ---------------------------------------------------------- */
+
+static struct flow_result *
+add_result(struct engine *e, const struct flow_job *job)
+{
+	struct flow_result *r;
+
+	if (e->n_results == e->cap_results) {
+		size_t cap = e->cap_results ? e->cap_results * 2 : 16;
+		struct flow_result *n = realloc(e->results, cap * sizeof(*n));
+
+		if (n == NULL)
+			return NULL;
+		e->results = n;
+		e->cap_results = cap;
+	}
+	r = &e->results[e->n_results++];
+	memset(r, 0, sizeof(*r));
+	r->job = job;
+	return r;
+}
+
+static void
+flow_release(struct flow *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n_vols; i++) {
+		free(f->vols[i].id);
+		free(f->vols[i].name);
+		api_snapshot_list_free(f->vols[i].snaps);
+		free(f->vols[i].new_id);
+		if (f->vdel != NULL)
+			free(f->vdel[i]);
+	}
+	free(f->vdel);
+	free(f->vols);
+	free(f->del);
+	api_snapshot_list_free(f->snaps);
+}
+
+static bool
+droplet_busy_elsewhere(const struct engine *e, const struct flow *f)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_flows; i++) {
+		const struct flow *o = &e->flows[i];
+
+		if (o != f && o->id == f->id && o->state != FS_PENDING && o->state != FS_DONE)
+			return true;
+	}
+	return false;
+}
+
+static void
+start_flows(struct engine *e)
+{
+	size_t i;
+	int cap = e->cfg->jobs > 0 ? e->cfg->jobs : 10;
+
+	for (i = 0; i < e->n_flows && e->running < (size_t)cap && !e->stopping; i++) {
+		struct flow *f = &e->flows[i];
+
+		if (f->state != FS_PENDING || droplet_busy_elsewhere(e, f))
+			continue;
+		e->running++;
+		f->t0 = mono_ms();
+		if (e->prune_only) {
+			f->state = FS_LIST_AFTER;
+			f->snapshot_ok = true;
+			queued(f, api_list_droplet_snapshots_async(e->c, f->id, on_reply, f, NULL),
+			    "snapshot listing");
+		} else {
+			emit(f, FLOW_INFO, false, "%s, %s", api_droplet_status_name(f->status),
+			    f->opts->power == SCHED_POWER_LIVE ? "live snapshot" : "power-off snapshot");
+			go_list_snaps(f);
+		}
+		if (f->state == FS_DONE)
+			continue;
+	}
+	if (e->stopping) {
+		for (i = 0; i < e->n_flows; i++) {
+			struct flow *f = &e->flows[i];
+
+			if (f->state != FS_PENDING)
+				continue;
+			f->state = FS_DONE;
+			f->res->r = -EINTR;
+			f->res->transient = true;
+			snprintf(f->res->error, sizeof(f->res->error), "not started: dosnap was stopped");
+			e->done++;
+		}
+	}
+}
+
+static void
+run_timers(struct engine *e, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_flows; i++) {
+		struct flow *f = &e->flows[i];
+
+		if (f->state == FS_DONE || f->inflight || f->wait != W_TIMER || f->wake_at > now)
+			continue;
+		flow_resume(f);
+	}
+}
+
+/* On a stop: flows that have not powered anything off end; the others restore. */
+static void
+begin_stop(struct engine *e)
+{
+	long t = e->cfg->stop_timeout_s > 0 ? e->cfg->stop_timeout_s : 300;
+	size_t i;
+
+	e->stopping = true;
+	e->stop_deadline = mono_ms() + t * 1000;
+	for (i = 0; i < e->n_flows; i++) {
+		struct flow *f = &e->flows[i];
+
+		if (f->state == FS_DONE || f->state == FS_PENDING || f->inflight)
+			continue;
+		if (f->state == FS_WAIT_OFF || f->state == FS_BUSY ||
+		    (f->wait == W_TIMER && f->state != FS_RESTORE)) {
+			fail(f, -EINTR, true, "stopped by a signal; restoring its power");
+			go_restore(f);
+		}
+	}
+}
+
+static int
+engine_loop(struct engine *e)
+{
+	int r;
+
+	for (;;) {
+		int64_t now = mono_ms(), next = -1;
+		long api_next;
+		size_t i;
+		int timeout;
+
+		if (!e->stopping && e->cfg->stop != NULL && *e->cfg->stop)
+			begin_stop(e);
+		if (e->stopping && now >= e->stop_deadline) {
+			for (i = 0; i < e->n_flows; i++) {
+				struct flow *f = &e->flows[i];
+
+				if (f->state == FS_DONE || f->state == FS_PENDING)
+					continue;
+				if (f->powered_off && f->res->before == API_DROPLET_ACTIVE)
+					f->res->left_off = true;
+				fail(f, -EINTR, true, "stop timeout reached%s", f->res->left_off ?
+				    "; LEFT POWERED OFF until the next run recovers it" : "");
+				finish(f);
+			}
+			return -EINTR;
+		}
+		start_flows(e);
+		if (e->done == e->n_flows && api_client_pending(e->c) == 0)
+			return 0;
+		run_timers(e, now);
+		poll_tick(e, now);
+
+		for (i = 0; i < e->n_flows; i++) {
+			const struct flow *f = &e->flows[i];
+
+			if (f->state == FS_DONE || f->inflight || f->wait == W_NONE || f->by_shared)
+				continue;
+			if (next < 0 || f->wake_at < next)
+				next = f->wake_at;
+		}
+		timeout = 1000;
+		if (next >= 0)
+			timeout = next <= now ? 0 : (int)(next - now < 1000 ? next - now : 1000);
+		api_next = api_client_next_timeout(e->c);
+		if (api_next >= 0 && api_next < timeout)
+			timeout = (int)api_next;
+		r = api_client_run(e->c, timeout);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* --- resolving targets --------------------------------------------------- */
+
+struct resolve {
+	struct engine *e;
+	struct api_droplet_list *all;		/* one listing for everything */
+	struct api_droplet_list **lists;	/* per target, when not using `all` */
+	struct api_error *errors;
+	int *rs;
+	size_t n_targets;
+	size_t pending;
+};
+
+struct resolve_req {
+	struct resolve *rs;
+	size_t index;		/* target index, or SIZE_MAX for the full listing */
+};
+
+static void
+on_resolve(struct api_client *c, struct api_reply *rp, void *userdata)
+{
+	struct resolve_req *req = userdata;
+	struct resolve *rs = req->rs;
+
+	(void)c;
+	rs->pending--;
+	if (req->index == SIZE_MAX) {
+		rs->rs[0] = rp->r;
+		rs->errors[0] = rp->error;
+		rs->all = rp->droplets;
+		rp->droplets = NULL;
+	} else {
+		rs->rs[req->index] = rp->r;
+		rs->errors[req->index] = rp->error;
+		if (rp->droplet != NULL) {
+			/* A single GET: make it a list of one. */
+			struct api_droplet_list *l = calloc(1, sizeof(*l));
+
+			if (l != NULL) {
+				l->n = 1;
+				l->items = rp->droplet;
+				rp->droplet = NULL;
+			}
+			rs->lists[req->index] = l;
+			if (l == NULL)
+				rs->rs[req->index] = -ENOMEM;
+		} else {
+			rs->lists[req->index] = rp->droplets;
+			rp->droplets = NULL;
+		}
+	}
+	free(req);
+}
+
+static bool
+droplet_matches(const struct api_droplet *d, const struct sched_target *t)
+{
+	size_t i;
+
+	switch (t->kind) {
+	case SCHED_TARGET_ID:
+		return (uint64_t)d->id == t->id;
+	case SCHED_TARGET_NAME:
+		return d->name != NULL && strcmp(d->name, t->value) == 0;
+	case SCHED_TARGET_TAG:
+		for (i = 0; i < d->n_tags; i++)
+			if (strcmp(d->tags[i], t->value) == 0)
+				return true;
+		return false;
+	}
+	return false;
+}
+
+static void
+target_text(const struct sched_target *t, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s", t->kind == SCHED_TARGET_TAG ? "tag:" :
+	    t->kind == SCHED_TARGET_NAME ? "name:" : "", t->value);
+}
+
+static int
+add_flow(struct engine *e, const struct flow_job *job, const struct api_droplet *d,
+    size_t *cap)
+{
+	const char *tmpl = job->entry->opts.name_template != NULL ?
+	    job->entry->opts.name_template : SCHED_DEFAULT_NAME;
+	struct flow *f;
+	size_t i;
+	int r;
+
+	for (i = 0; i < e->n_flows; i++)
+		if (e->flows[i].job == job && e->flows[i].id == d->id)
+			return 0;	/* two targets of one entry, one droplet */
+	if (e->n_flows == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct flow *n = realloc(e->flows, nc * sizeof(*n));
+
+		if (n == NULL)
+			return -ENOMEM;
+		e->flows = n;
+		*cap = nc;
+	}
+	f = &e->flows[e->n_flows];
+	memset(f, 0, sizeof(*f));
+	f->e = e;
+	f->job = job;
+	f->opts = &job->entry->opts;
+	f->id = d->id;
+	snprintf(f->id_str, sizeof(f->id_str), "%" PRId64, d->id);
+	snprintf(f->name, sizeof(f->name), "%s", d->name != NULL ? d->name : "");
+	f->status = d->status;
+	r = naming_render(tmpl, f->id_str, d->name != NULL ? d->name : f->id_str, job->slot,
+	    job->entry->zone, f->snap_name, sizeof(f->snap_name));
+	if (r < 0)
+		return r;
+	if (d->n_volume_ids > 0 && job->entry->opts.volumes) {
+		f->vols = calloc(d->n_volume_ids, sizeof(*f->vols));
+		if (f->vols == NULL)
+			return -ENOMEM;
+		for (i = 0; i < d->n_volume_ids; i++) {
+			f->vols[i].id = strdup(d->volume_ids[i]);
+			if (f->vols[i].id == NULL) {
+				f->n_vols = i;
+				flow_release(f);
+				return -ENOMEM;
+			}
+		}
+		f->n_vols = d->n_volume_ids;
+	}
+	e->n_flows++;
+	return 0;
+}
+
+/*
+ * Resolve every job's targets to droplets.  More than one target in all:
+ * one listing of every droplet (a page per 200) answers them all.  One
+ * target: a single GET, or a listing by tag or name.
+ */
+static int
+resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
+{
+	struct resolve rs = { .e = e };
+	size_t i, j, k, t = 0, cap = 0;
+	const struct sched_target *only = NULL;
+	int r = 0;
+
+	for (i = 0; i < n; i++) {
+		t += jobs[i].entry->n_targets;
+		if (jobs[i].entry->n_targets > 0)
+			only = &jobs[i].entry->targets[0];
+	}
+	rs.n_targets = t;
+	rs.lists = calloc(t ? t : 1, sizeof(*rs.lists));
+	rs.errors = calloc(t ? t : 1, sizeof(*rs.errors));
+	rs.rs = calloc(t ? t : 1, sizeof(*rs.rs));
+	if (rs.lists == NULL || rs.errors == NULL || rs.rs == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (t == 1) {
+		struct resolve_req *req = calloc(1, sizeof(*req));
+
+		if (req == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		req->rs = &rs;
+		req->index = 0;
+		if (only->kind == SCHED_TARGET_ID)
+			r = api_get_droplet_async(e->c, (int64_t)only->id, on_resolve, req, NULL);
+		else if (only->kind == SCHED_TARGET_TAG)
+			r = api_list_droplets_async(e->c, only->value, NULL, on_resolve, req, NULL);
+		else
+			r = api_list_droplets_async(e->c, NULL, only->value, on_resolve, req, NULL);
+	} else if (t > 1) {
+		struct resolve_req *req = calloc(1, sizeof(*req));
+
+		if (req == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		req->rs = &rs;
+		req->index = SIZE_MAX;
+		r = api_list_droplets_async(e->c, NULL, NULL, on_resolve, req, NULL);
+	}
+	if (r < 0)
+		goto out;
+	if (t > 0)
+		rs.pending = 1;
+	while (rs.pending > 0) {
+		r = api_client_run(e->c, 1000);
+		if (r < 0)
+			goto out;
+		if (e->cfg->stop != NULL && *e->cfg->stop) {
+			r = -EINTR;
+			goto out;
+		}
+	}
+	r = 0;
+
+	/* Make a flow per (job, droplet), and a failed result per empty target. */
+	k = 0;
+	for (i = 0; i < n; i++) {
+		const struct sched_entry *en = jobs[i].entry;
+
+		for (j = 0; j < en->n_targets; j++, k++) {
+			const struct sched_target *tg = &en->targets[j];
+			const struct api_droplet_list *l = t == 1 ? rs.lists[0] : rs.all;
+			int rr = t == 1 ? rs.rs[0] : rs.rs[0];
+			const struct api_error *err = &rs.errors[0];
+			size_t m, matched = 0;
+
+			if (rr == 0) {
+				for (m = 0; l != NULL && m < l->n; m++) {
+					if (!droplet_matches(&l->items[m], tg))
+						continue;
+					r = add_flow(e, &jobs[i], &l->items[m], &cap);
+					if (r < 0)
+						goto out;
+					matched++;
+				}
+			}
+			if (matched == 0) {
+				struct flow_result *res = add_result(e, &jobs[i]);
+				char tt[160], ebuf[512];
+
+				if (res == NULL) {
+					r = -ENOMEM;
+					goto out;
+				}
+				target_text(tg, tt, sizeof(tt));
+				snprintf(res->target, sizeof(res->target), "%s", tt);
+				if (rr < 0 && rr != -ENOENT) {
+					res->r = rr;
+					res->transient = err->transient || rr == -EIO ||
+					    rr == -ETIMEDOUT || rr == -EAGAIN;
+					res->auth = rr == -EACCES;
+					snprintf(res->error, sizeof(res->error),
+					    "cannot resolve %s: %s", tt,
+					    api_error_format(err, ebuf, sizeof(ebuf)));
+				} else {
+					res->r = -ENOENT;
+					snprintf(res->error, sizeof(res->error), "%s matches no droplet%s",
+					    tt, tg->kind == SCHED_TARGET_ID ? " (404)" : "");
+				}
+			}
+		}
+	}
+out:
+	for (i = 0; i < t; i++)
+		api_droplet_list_free(rs.lists[i]);
+	api_droplet_list_free(rs.all);
+	free(rs.lists);
+	free(rs.errors);
+	free(rs.rs);
+	return r;
+}
+
+static int
+engine_run(struct api_client *c, const struct flow_config *cfg, const struct flow_job *jobs,
+    size_t n, bool prune_only, struct flow_report *ret)
+{
+	struct engine e = { .c = c, .cfg = cfg, .prune_only = prune_only };
+	size_t i, base;
+	int r;
+
+	e.scale = cfg->time_scale > 0 ? cfg->time_scale : 1.0;
+	r = resolve_targets(&e, jobs, n);
+	if (r < 0)
+		goto fail;
+	/* Results for the flows after those of unresolved targets. */
+	base = e.n_results;
+	for (i = 0; i < e.n_flows; i++) {
+		if (add_result(&e, e.flows[i].job) == NULL) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	for (i = 0; i < e.n_flows; i++) {
+		struct flow *f = &e.flows[i];
+		struct flow_result *res = &e.results[base + i];
+
+		f->res = res;
+		res->droplet_id = f->id;
+		res->before = f->status;
+		snprintf(res->droplet_name, sizeof(res->droplet_name), "%s", f->name);
+		snprintf(res->snapshot_name, sizeof(res->snapshot_name), "%s",
+		    prune_only ? "" : f->snap_name);
+	}
+	r = engine_loop(&e);
+	for (i = 0; i < e.n_flows; i++)
+		flow_release(&e.flows[i]);
+	free(e.flows);
+	ret->results = e.results;
+	ret->n = e.n_results;
+	ret->n_failed = 0;
+	for (i = 0; i < e.n_results; i++)
+		if (e.results[i].r < 0)
+			ret->n_failed++;
+	return r == -EINTR ? 0 : r;
+fail:
+	for (i = 0; i < e.n_flows; i++)
+		flow_release(&e.flows[i]);
+	free(e.flows);
+	free(e.results);
+	return r;
+}
+
+int
+flow_run(struct api_client *c, const struct flow_config *cfg, const struct flow_job *jobs,
+    size_t n, struct flow_report *ret)
+{
+	return engine_run(c, cfg, jobs, n, false, ret);
+}
+
+int
+flow_prune(struct api_client *c, const struct flow_config *cfg, const struct flow_job *jobs,
+    size_t n, struct flow_report *ret)
+{
+	return engine_run(c, cfg, jobs, n, true, ret);
+}
+
+void
+flow_report_release(struct flow_report *rep)
+{
+	if (rep == NULL)
+		return;
+	free(rep->results);
+	memset(rep, 0, sizeof(*rep));
+}

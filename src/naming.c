@@ -1,0 +1,225 @@
+/* naming: snapshot names from templates, matching names to templates, and what retention deletes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dosnap/naming.h"
+#include "dosnap/tz.h"
+
+/* Append LEN bytes of S to BUF at *POS, or fail when they do not fit. */
+static int
+put(char *buf, size_t size, size_t *pos, const char *s, size_t len)
+{
+	if (*pos + len >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf + *pos, s, len);
+	*pos += len;
+	buf[*pos] = '\0';
+	return 0;
+}
+
+static void
+civil_tm(int64_t t, int32_t offset, struct tm *tm)
+{
+	int64_t local = t + offset, days, secs;
+	int64_t y;
+	unsigned m, d;
+
+	days = local / 86400;
+	secs = local % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	tz_civil_from_days(days, &y, &m, &d);
+	memset(tm, 0, sizeof(*tm));
+	tm->tm_year = (int)(y - 1900);
+	tm->tm_mon = (int)m - 1;
+	tm->tm_mday = (int)d;
+	tm->tm_hour = (int)(secs / 3600);
+	tm->tm_min = (int)(secs % 3600 / 60);
+	tm->tm_sec = (int)(secs % 60);
+	tm->tm_wday = (int)(((days % 7) + 11) % 7);	/* 1970-01-01 was a Thursday */
+	tm->tm_yday = (int)(days - tz_days_from_civil(y, 1, 1));
+}
+
+/*
+ * template = *( literal / "{id}" / "{name}" / "{slot}" / "%" conv )
+ * The schedule parser has validated templates from files; this checks again
+ * so that a template from the command line cannot misbehave.
+ */
+int
+naming_render(const char *tmpl, const char *id, const char *name, int64_t slot,
+    const struct tz *zone, char *buf, size_t size)
+{
+	const char *p = tmpl;
+	size_t pos = 0;
+	struct tm utc, local;
+	int r = 0;
+
+	if (size == 0)
+		return -ENAMETOOLONG;
+	buf[0] = '\0';
+	civil_tm(slot, 0, &utc);
+	civil_tm(slot, zone != NULL ? tz_offset_at(zone, slot) : 0, &local);
+	while (*p != '\0' && r == 0) {
+		if (strncmp(p, "{id}", 4) == 0) {
+			r = put(buf, size, &pos, id, strlen(id));
+			p += 4;
+		} else if (strncmp(p, "{name}", 6) == 0) {
+			r = put(buf, size, &pos, name, strlen(name));
+			p += 6;
+		} else if (strncmp(p, "{slot}", 6) == 0) {
+			char s[32];
+			size_t n = strftime(s, sizeof(s), "%Y%m%dT%H%MZ", &utc);
+
+			r = put(buf, size, &pos, s, n);
+			p += 6;
+		} else if (*p == '{' || *p == '}') {
+			return -EINVAL;
+		} else if (*p == '%') {
+			char fmt[3] = { '%', p[1], '\0' }, s[64];
+			size_t n;
+
+			if (p[1] == '\0')
+				return -EINVAL;
+			if (p[1] == '%') {
+				r = put(buf, size, &pos, "%", 1);
+			} else if ((p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z')) {
+				/*
+				 * One conversion built from the template, which is
+				 * the user's to choose: the format is not a literal
+				 * by design, and only a letter may follow the '%'.
+				 */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+				n = strftime(s, sizeof(s), fmt, &local);
+#pragma GCC diagnostic pop
+				r = put(buf, size, &pos, s, n);
+			} else {
+				return -EINVAL;
+			}
+			p += 2;
+		} else {
+			r = put(buf, size, &pos, p, 1);
+			p++;
+		}
+	}
+	return r;
+}
+
+/* The length of the placeholder at P, or 0 when P starts literal text. */
+static size_t
+placeholder_len(const char *p)
+{
+	if (strncmp(p, "{id}", 4) == 0)
+		return 4;
+	if (strncmp(p, "{name}", 6) == 0 || strncmp(p, "{slot}", 6) == 0)
+		return 6;
+	if (p[0] == '%' && p[1] != '\0' && p[1] != '%')
+		return 2;
+	return 0;
+}
+
+/*
+ * Glob matching where each placeholder is a "*" that matches one character
+ * or more: the classic single-backtrack algorithm (only the last star ever
+ * needs to give characters back), linear in practice and free of recursion,
+ * so a hostile snapshot name cannot make it blow up.
+ */
+bool
+naming_match(const char *tmpl, const char *name)
+{
+	const char *t = tmpl, *n = name;
+	const char *star_t = NULL, *star_n = NULL;
+
+	for (;;) {
+		size_t pl = placeholder_len(t);
+
+		if (pl > 0) {
+			if (*n == '\0')
+				return false;
+			star_t = t + pl;
+			star_n = n + 1;
+			t = star_t;
+			n = star_n;
+			continue;
+		}
+		if (*t == '\0' && *n == '\0')
+			return true;
+		if (*t != '\0' && *n != '\0') {
+			bool pct = t[0] == '%' && t[1] == '%';
+
+			if (*n == (pct ? '%' : *t)) {
+				t += pct ? 2 : 1;
+				n++;
+				continue;
+			}
+		}
+		if (star_t == NULL || *star_n == '\0')
+			return false;
+		star_n++;
+		t = star_t;
+		n = star_n;
+	}
+}
+
+struct idx_time {
+	size_t index;
+	int64_t created_at;
+};
+
+static int
+newest_first(const void *a, const void *b)
+{
+	const struct idx_time *x = a, *y = b;
+
+	if (x->created_at != y->created_at)
+		return x->created_at > y->created_at ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+size_t
+naming_retention(const struct naming_snap *snaps, size_t n, const char *tmpl,
+    const char *keep_name, int keep, int64_t max_age, int64_t now, bool *del)
+{
+	struct idx_time *v;
+	size_t i, m = 0, count = 0;
+
+	if (n == 0)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (v == NULL)
+		return 0;	/* deleting nothing is the safe failure */
+	for (i = 0; i < n; i++) {
+		if (snaps[i].backup || snaps[i].name == NULL)
+			continue;
+		if (keep_name != NULL && strcmp(snaps[i].name, keep_name) == 0)
+			continue;
+		if (!naming_match(tmpl, snaps[i].name))
+			continue;
+		v[m].index = i;
+		v[m].created_at = snaps[i].created_at;
+		m++;
+	}
+	qsort(v, m, sizeof(*v), newest_first);
+	/* The snapshot just taken is one of the KEEP. */
+	if (keep > 0 && keep_name != NULL)
+		keep--;
+	for (i = 0; i < m; i++) {
+		bool over_count = keep >= 0 && i >= (size_t)keep;
+		bool too_old = max_age >= 0 && v[i].created_at > 0 &&
+		    now - v[i].created_at > max_age;
+
+		/* A snapshot of unknown age is never counted as the oldest. */
+		if (over_count && v[i].created_at == 0)
+			over_count = false;
+		if (over_count || too_old) {
+			del[v[i].index] = true;
+			count++;
+		}
+	}
+	free(v);
+	return count;
+}
