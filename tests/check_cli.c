@@ -8,6 +8,7 @@
 
 #include "dosnap/state.h"
 #include "dosnap/util.h"
+#include "suites.h"
 #include "testutil.h"
 
 #define GOOD_SCHEDULE \

@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "dosnap/schedule.h"
 #include "dosnap/state.h"
 #include "dosnap/tz.h"
+#include "suites.h"
 
 /* Times in the rows are RFC 3339 for readability; NULL means "none". */
 static const struct {

@@ -10,6 +10,7 @@
 
 #include "dosnap/state.h"
 #include "dosnap/util.h"
+#include "suites.h"
 #include "testutil.h"
 
 static const struct {

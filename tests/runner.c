@@ -3,9 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define SUITE(name) Suite *name##_suite(void);
-#include "suites.inc"
-#undef SUITE
+#include "suites.h"
 
 int
 main(void)
