@@ -665,21 +665,24 @@ parse_action_body(struct req *q, struct reply *rp, bool by_tag, enum mock_action
 	t = cJSON_GetObjectItemCaseSensitive(js, "type");
 	n = cJSON_GetObjectItemCaseSensitive(js, "name");
 	if (!cJSON_IsString(t)) {
-		r = reply_error(rp, 422, "unprocessable_entity", "type is required");
+		r = reply_error(rp, 422, "unprocessable_entity",
+		    "type is required") < 0 ? -1 : 1;
 		goto out;
 	}
 	if (maction_type_parse(t->valuestring, ret_type) < 0 || *ret_type == MOCK_ACTION_VOLUME_SNAPSHOT) {
 		r = reply_error(rp, 422, "unprocessable_entity",
-		    "type is not an action this mock performs (power_off, shutdown, power_on, reboot, power_cycle, snapshot)");
+		    "type is not an action this mock performs (power_off, shutdown, power_on, reboot, power_cycle, snapshot)") < 0 ? -1 : 1;
 		goto out;
 	}
 	if (by_tag && *ret_type == MOCK_ACTION_REBOOT) {
-		r = reply_error(rp, 422, "unprocessable_entity", "reboot cannot be performed by tag");
+		r = reply_error(rp, 422, "unprocessable_entity",
+		    "reboot cannot be performed by tag") < 0 ? -1 : 1;
 		goto out;
 	}
 	if (n != NULL && !cJSON_IsNull(n)) {
 		if (!cJSON_IsString(n) || n->valuestring[0] == '\0' || strlen(n->valuestring) >= name_len) {
-			r = reply_error(rp, 422, "unprocessable_entity", "name must be a non-empty string of at most 255 bytes");
+			r = reply_error(rp, 422, "unprocessable_entity",
+		    "name must be a non-empty string of at most 255 bytes") < 0 ? -1 : 1;
 			goto out;
 		}
 		snprintf(name, name_len, "%s", n->valuestring);
