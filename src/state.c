@@ -81,20 +81,24 @@ state_dir_prepare(const char *dir)
 	struct stat st;
 	int r;
 
-	if (lstat(dir, &st) < 0) {
+	/*
+	 * stat, not lstat: systemd's StateDirectory= with DynamicUser=yes makes
+	 * /var/lib/dosnap a symlink to /var/lib/private/dosnap.  What matters
+	 * is the directory it leads to: ours, and writable by nobody else.
+	 * The files inside are never opened through a symlink.
+	 */
+	if (stat(dir, &st) < 0) {
 		if (errno != ENOENT)
 			return -errno;
 		r = mkdir_parents(dir);
 		if (r < 0)
 			return r;
-		if (lstat(dir, &st) < 0)
+		if (stat(dir, &st) < 0)
 			return -errno;
 	}
-	if (S_ISLNK(st.st_mode))
-		return -ELOOP;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || st.st_uid != geteuid())
 		return -EPERM;
 	if (access(dir, W_OK) < 0)
 		return -errno;

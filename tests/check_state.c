@@ -307,9 +307,14 @@ START_TEST(test_dir_prepare)
 	ck_assert_int_eq(chmod(open_dir, 0777), 0);
 	ck_assert_int_eq(state_dir_prepare(open_dir), -EPERM);
 
+	/* systemd's DynamicUser= state directory is a symlink to the real one. */
 	link = str_printf("%s/link", dir);
 	ck_assert_int_eq(symlink(sub, link), 0);
-	ck_assert_int_eq(state_dir_prepare(link), -ELOOP);
+	ck_assert_int_eq(state_dir_prepare(link), 0);
+	free(link);
+	link = str_printf("%s/link-open", dir);
+	ck_assert_int_eq(symlink(open_dir, link), 0);
+	ck_assert_int_eq(state_dir_prepare(link), -EPERM);
 
 	free(link);
 	free(open_dir);

@@ -34,8 +34,10 @@ int	state_dir_resolve(const char *opt, char **ret);
 
 /*
  * Create DIR (and missing parents) with mode 0700 if it does not exist, and
- * refuse it when it is a symlink, not a directory, or writable by group or
- * others (-EPERM), since whoever can write there can steer dosnap.
+ * refuse it when it is not a directory (-ENOTDIR), or is not ours or is
+ * writable by group or others (-EPERM), since whoever can write there can
+ * steer dosnap.  A symlink to such a directory is fine (systemd's
+ * DynamicUser= makes one); the files inside are never opened through one.
  */
 int	state_dir_prepare(const char *dir);
 
