@@ -21,6 +21,9 @@ static const struct command commands[] = {
 	{ "run", cmd_run, "run what the schedule says is due now (the timer's entry point)" },
 	{ "check", cmd_check, "validate the schedule file and show each entry's next fire time" },
 	{ "next", cmd_next, "list the next fire times of the schedule or of one expression" },
+	{ "snapshot", cmd_snapshot, "snapshot droplets now, without a schedule" },
+	{ "prune", cmd_prune, "delete old snapshots by count or age" },
+	{ "list", cmd_list, "list the droplets' snapshots (a good first check of the token)" },
 };
 
 static void
@@ -43,14 +46,19 @@ print_help(FILE *f)
 	    "      --state-dir DIR   state directory (default $STATE_DIRECTORY, $XDG_STATE_HOME/dosnap,\n"
 	    "                        /var/lib/dosnap for root, ~/.local/state/dosnap)\n"
 	    "      --now TIME        act as if it were TIME (RFC 3339, e.g. 2026-11-26T03:30:00Z)\n"
+	    "      --token-file FILE the API token (else $CREDENTIALS_DIRECTORY/digitalocean-token,\n"
+	    "                        $DIGITALOCEAN_ACCESS_TOKEN, $DO_TOKEN)\n"
+	    "      --api-url URL     the API (default https://api.digitalocean.com; $DOSNAP_API_URL)\n"
+	    "      --cacert FILE     CA certificates for a private CA\n"
 	    "      --log-format F    text (default) or json\n"
 	    "  -v, --verbose         say more (twice for debug output)\n"
 	    "  -q, --quiet           warnings and errors only\n"
 	    "      --help            show help (for a command: dosnap COMMAND --help)\n"
 	    "      --version         show the version\n"
 	    "\n"
-	    "Exit codes: 0 ok or nothing due, 64 usage, 66 missing input file, 73 state not\n"
-	    "writable, 75 passing failure (try again), 78 schedule file has errors.\n"
+	    "Exit codes: 0 ok or nothing due, 64 usage, 66 missing input file, 69 a flow\n"
+	    "failed for a lasting reason, 73 state not writable, 75 passing failure (try\n"
+	    "again), 77 token refused, 78 schedule file or configuration has errors.\n"
 	    "See README.md for the schedule format.\n");
 }
 

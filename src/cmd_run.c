@@ -11,6 +11,8 @@
 #include "dosnap/cli.h"
 #include "dosnap/cmd.h"
 #include "dosnap/due.h"
+#include "dosnap/flow.h"
+#include "dosnap/api.h"
 #include "dosnap/log.h"
 #include "dosnap/schedule.h"
 #include "dosnap/state.h"
@@ -19,7 +21,7 @@
 
 struct run_opts {
 	bool dry_run;
-	int64_t jobs;
+	int jobs;
 };
 
 static int
@@ -33,8 +35,11 @@ run_usage(FILE *f)
 	    "default).  Missed fire times coalesce into one run.  A second run that finds\n"
 	    "the lock taken exits 0 without acting.\n"
 	    "\n"
-	    "  --dry-run   print what is due and its slot; touch nothing\n"
-	    "  --jobs N    snapshot flows at once (default 10)\n");
+	    "  --dry-run   print what is due and its slot, and (with a token) the requests\n"
+	    "              that would change something; send none, touch nothing\n"
+	    "  --jobs N    droplet flows at once (default 10)\n"
+	    "  --stop-timeout D  on SIGTERM/SIGINT, time allowed to power droplets back on (5m)\n"
+	    "  --token-file FILE, --api-url URL, --cacert FILE, --time-scale F (tests)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
 
@@ -107,6 +112,99 @@ print_due(const struct due_item *items, size_t n, int64_t now, const struct tz *
 	}
 }
 
+/* The exit code of one entry's flows, for its slot's record. */
+static int
+entry_result(const struct flow_report *rep, const struct flow_job *job)
+{
+	struct flow_report one = { 0 };
+	size_t i;
+	int code;
+
+	one.results = calloc(rep->n ? rep->n : 1, sizeof(*one.results));
+	if (one.results == NULL)
+		return EXIT_OSERR;
+	for (i = 0; i < rep->n; i++)
+		if (rep->results[i].job == job)
+			one.results[one.n++] = rep->results[i];
+	code = cmd_report_exit(&one);
+	free(one.results);
+	return code;
+}
+
+/* Whether any of JOB's droplets was cut short by a stop signal. */
+static bool
+entry_interrupted(const struct flow_report *rep, const struct flow_job *job)
+{
+	size_t i;
+
+	for (i = 0; i < rep->n; i++)
+		if (rep->results[i].job == job && rep->results[i].r == -EINTR)
+			return true;
+	return false;
+}
+
+/*
+ * Run the due entries' flows and record each entry's slot as done, whatever
+ * its outcome: a failed slot is not retried every minute (the next slot
+ * tries again), except one a stop signal cut short, which the next run
+ * finishes.  Returns the run's exit code.
+ */
+static int
+run_flows(struct cli_ctx *ctx, const struct run_opts *o, const struct due_item *due,
+    size_t n_due, struct state *st)
+{
+	struct api_client *client = NULL;
+	struct flow_report rep = { 0 };
+	struct flow_config cfg;
+	struct flow_job *jobs;
+	size_t i;
+	int r, ret;
+
+	jobs = calloc(n_due, sizeof(*jobs));
+	if (jobs == NULL)
+		return EXIT_OSERR;
+	for (i = 0; i < n_due; i++) {
+		jobs[i].entry = due[i].entry;
+		jobs[i].slot = due[i].slot;
+	}
+	ret = cmd_api_open(ctx, o->dry_run, &client);
+	if (ret != EXIT_OK) {
+		if (o->dry_run) {
+			log_notice("no API token found; not asking the API what the flows would do");
+			ret = EXIT_OK;
+		}
+		goto out;
+	}
+	cmd_flow_config(ctx, o->jobs, o->dry_run, &cfg);
+	cfg.stop = cmd_stop_flag();
+	r = flow_run(client, &cfg, jobs, n_due, &rep);
+	if (r < 0) {
+		log_errno(r, "the snapshot flows did not run");
+		ret = cli_exit_code(r);
+		goto out;
+	}
+	cmd_print_report(&rep, o->dry_run);
+	ret = cmd_report_exit(&rep);
+	if (*cfg.stop) {
+		log_warn("stopped by a signal; droplets it powered off were powered back on");
+		ret = EXIT_TEMPFAIL;
+	}
+	for (i = 0; i < n_due && !o->dry_run; i++) {
+		if (entry_interrupted(&rep, &jobs[i]))
+			continue;
+		r = due_mark(st, jobs[i].entry, ctx->now, jobs[i].slot, entry_result(&rep, &jobs[i]));
+		if (r < 0) {
+			log_errno(r, "cannot record the slot of line %u", jobs[i].entry->line);
+			ret = EXIT_OSERR;
+		}
+	}
+out:
+	flow_report_release(&rep);
+	api_client_free(client);
+	free(jobs);
+	return ret;
+}
+
 static int
 id_cmp(const void *a, const void *b)
 {
@@ -156,10 +254,13 @@ int
 cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
 	enum { OPT_DRY_RUN = OPT_CMD_BASE, OPT_JOBS };
+
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ "time-scale", required_argument, NULL, OPT_TIME_SCALE },
+		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o = { .jobs = 10 };
@@ -169,6 +270,7 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	char *dir = NULL, *path = NULL;
 	size_t n_due = 0;
 	bool clock_back, dirty;
+	int64_t jobs;
 	int c, r, ret = EXIT_OK, lock = -1;
 
 	state_init(&st);
@@ -178,12 +280,13 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 			o.dry_run = true;
 			continue;
 		case OPT_JOBS:
-			if (parse_int64(optarg, 1, 1000, &o.jobs) < 0)
+			if (parse_int64(optarg, 1, 1000, &jobs) < 0)
 				return cli_usage_error("run", "--jobs: '%s' is not a number from 1 "
 				    "to 1000", optarg);
+			o.jobs = (int)jobs;
 			continue;
 		}
-		r = cli_common_option(ctx, c, optarg);
+		r = cmd_flow_option(ctx, "run", c, optarg);
 		if (r > 1)
 			return r;
 		if (r == 0)
@@ -259,16 +362,13 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (o.dry_run) {
 		print_due(due, n_due, ctx->now, s->n_entries ? s->entries[0].zone : NULL);
+		if (n_due > 0)
+			ret = run_flows(ctx, &o, due, n_due, &st);
 		goto out;
 	}
-	if (n_due > 0) {
-		/* The snapshot flow plugs in here (see src/flow.c once it lands). */
-		log_error("%zu entr%s due, but this build has no snapshot flow yet; "
-		    "nothing was done and the slots stay due", n_due, n_due == 1 ? "y is" : "ies are");
-		ret = EXIT_SOFTWARE;
-		goto out;
-	}
-	dirty = run_update_state(&st, s, ctx->now, &r);
+	if (n_due > 0)
+		ret = run_flows(ctx, &o, due, n_due, &st);
+	dirty = run_update_state(&st, s, ctx->now, &r) || n_due > 0;
 	if (r < 0) {
 		log_errno(r, "cannot update the state");
 		ret = cli_exit_code(r);
@@ -279,11 +379,13 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		r = state_save(&st, path);
 		if (r < 0) {
 			log_errno(r, "cannot write state file '%s'", path);
-			ret = EXIT_CANTCREAT;
+			if (ret == EXIT_OK)
+				ret = EXIT_CANTCREAT;
 			goto out;
 		}
 	}
-	log_info("nothing due");
+	if (n_due == 0)
+		log_info("nothing due");
 out:
 	free(due);
 	state_release(&st);

@@ -107,21 +107,21 @@ cmd_format_targets(const struct sched_entry *e, char *buf, size_t size)
 	}
 }
 
-static void
-json_string(const char *s)
+void
+cmd_json_string(FILE *f, const char *s)
 {
-	putchar('"');
+	fputc('"', f);
 	for (; *s != '\0'; s++) {
 		unsigned char ch = (unsigned char)*s;
 
 		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
+			fprintf(f, "\\%c", ch);
 		else if (ch < 0x20)
-			printf("\\u%04x", ch);
+			fprintf(f, "\\u%04x", ch);
 		else
-			putchar(ch);
+			fputc(ch, f);
 	}
-	putchar('"');
+	fputc('"', f);
 }
 
 static int
@@ -277,11 +277,11 @@ next_schedule(const struct cli_ctx *ctx, int64_t from, long count)
 		if (ctx->json) {
 			printf("%s\n  {\"time\":\"%s\",\"unix\":%" PRId64 ",\"line\":%u,\"zone\":",
 			    k ? "," : "", when, due[best], e->line);
-			json_string(tz_name(e->zone));
+			cmd_json_string(stdout, tz_name(e->zone));
 			printf(",\"entry\":");
-			json_string(e->text);
+			cmd_json_string(stdout, e->text);
 			printf(",\"targets\":");
-			json_string(targets);
+			cmd_json_string(stdout, targets);
 			printf("}");
 		} else {
 			printf("%s  line %-4u %s\n", when, e->line, targets);

@@ -1479,10 +1479,13 @@ resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 	int r = 0;
 
 	for (i = 0; i < n; i++) {
-		t += jobs[i].entry->n_targets;
+		/* Every droplet: one listing, as for many targets. */
+		t += jobs[i].all_droplets ? 2 : jobs[i].entry->n_targets;
 		if (jobs[i].entry->n_targets > 0)
 			only = &jobs[i].entry->targets[0];
 	}
+	if (t > 1000)
+		t = 1000;	/* only the counts 0, 1 and "more" matter below */
 	rs.n_targets = t;
 	rs.lists = calloc(t ? t : 1, sizeof(*rs.lists));
 	rs.errors = calloc(t ? t : 1, sizeof(*rs.errors));
@@ -1536,6 +1539,31 @@ resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 	k = 0;
 	for (i = 0; i < n; i++) {
 		const struct sched_entry *en = jobs[i].entry;
+
+		if (jobs[i].all_droplets) {
+			if (rs.rs[0] < 0) {
+				struct flow_result *res = add_result(e, &jobs[i]);
+				char ebuf[512];
+
+				if (res == NULL) {
+					r = -ENOMEM;
+					goto out;
+				}
+				res->r = rs.rs[0];
+				res->transient = rs.errors[0].transient;
+				res->auth = rs.rs[0] == -EACCES;
+				snprintf(res->target, sizeof(res->target), "all droplets");
+				snprintf(res->error, sizeof(res->error), "cannot list droplets: %s",
+				    api_error_format(&rs.errors[0], ebuf, sizeof(ebuf)));
+				continue;
+			}
+			for (j = 0; rs.all != NULL && j < rs.all->n; j++) {
+				r = add_flow(e, &jobs[i], &rs.all->items[j], &cap);
+				if (r < 0)
+					goto out;
+			}
+			continue;
+		}
 
 		for (j = 0; j < en->n_targets; j++, k++) {
 			const struct sched_target *tg = &en->targets[j];

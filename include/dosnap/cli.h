@@ -32,6 +32,8 @@ struct cli_ctx {
 	int log_format;			/* enum log_format */
 	bool json;			/* --json where a command prints data */
 	bool want_help;			/* --help was given */
+	double time_scale;		/* --time-scale (tests against the mock); 0: 1 */
+	long stop_timeout_s;		/* --stop-timeout; 0: 300 */
 };
 
 /* Run dosnap with ARGV; returns the process's exit code. */
@@ -52,6 +54,8 @@ enum {
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_JSON,
+	OPT_TIME_SCALE,		/* the commands that run flows (see cmd_flow_option) */
+	OPT_STOP_TIMEOUT,
 	OPT_CMD_BASE = 1100,	/* commands number their own options from here */
 };
 
@@ -88,5 +92,8 @@ int	cli_exit_code(int r);
 int	cmd_check(struct cli_ctx *ctx, int argc, char **argv);
 int	cmd_next(struct cli_ctx *ctx, int argc, char **argv);
 int	cmd_run(struct cli_ctx *ctx, int argc, char **argv);
+int	cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv);
+int	cmd_prune(struct cli_ctx *ctx, int argc, char **argv);
+int	cmd_list(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

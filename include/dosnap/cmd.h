@@ -2,9 +2,15 @@
 #ifndef DOSNAP_CMD_H
 #define DOSNAP_CMD_H
 
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 
+struct api_client;
 struct cli_ctx;
+struct flow_config;
+struct flow_report;
 struct schedule;
 struct sched_diags;
 struct sched_entry;
@@ -21,5 +27,35 @@ int	cmd_load_schedule(const struct cli_ctx *ctx, struct schedule **ret);
 
 /* The entry's targets as written ("123456 tag:web"), cut to fit SIZE. */
 void	cmd_format_targets(const struct sched_entry *e, char *buf, size_t size);
+
+/* Write S as a JSON string to F. */
+void	cmd_json_string(FILE *f, const char *s);
+
+/*
+ * Load the token (registering it for redaction, making the process
+ * non-dumpable) and make the API client.  Returns EXIT_OK with *ret set, or
+ * the exit code to leave with after saying why.  With OPTIONAL, a missing
+ * token returns EXIT_CONFIG without a word.
+ */
+int	cmd_api_open(const struct cli_ctx *ctx, bool optional, struct api_client **ret);
+
+/* A flow configuration from the context: events to the log, the stop flag unset. */
+void	cmd_flow_config(const struct cli_ctx *ctx, int jobs, bool dry_run,
+	    struct flow_config *cfg);
+
+/* Print the summary table (not for dry runs) and log each failure once. */
+void	cmd_print_report(const struct flow_report *rep, bool dry_run);
+
+/* The exit code for a report: 0, 77 (token refused), 69 (lasting), 75 (passing). */
+int	cmd_report_exit(const struct flow_report *rep);
+
+/* Handle --time-scale, --stop-timeout and the common options; as cli_common_option. */
+int	cmd_flow_option(struct cli_ctx *ctx, const char *cmd, int c, const char *arg);
+
+/*
+ * Install the SIGTERM/SIGINT handlers and return the flag they set: the
+ * first signal asks the flow to stop and restore power, the second exits 75.
+ */
+volatile sig_atomic_t *cmd_stop_flag(void);
 
 #endif

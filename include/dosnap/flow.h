@@ -2,6 +2,7 @@
 #ifndef DOSNAP_FLOW_H
 #define DOSNAP_FLOW_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@ struct sched_entry;
 struct flow_job {
 	const struct sched_entry *entry;	/* borrowed; targets, opts, zone */
 	int64_t slot;				/* Unix seconds; names the snapshots */
+	bool all_droplets;			/* every droplet, not the entry's targets */
 };
 
 enum flow_level {
@@ -67,7 +69,7 @@ struct flow_config {
 	flow_event_fn event;
 	void *event_userdata;
 	struct flow_hooks hooks;
-	volatile int *stop;		/* when it becomes non-zero: start nothing new,
+	volatile sig_atomic_t *stop;	/* when it becomes non-zero: start nothing new,
 					   bring every droplet back, within stop_timeout_s */
 	long stop_timeout_s;		/* 0: 300 */
 };

@@ -1,0 +1,690 @@
+/* cmd_flow: the commands that talk to the API: snapshot, prune, list, and the flow part of run. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "dosnap/api.h"
+#include "dosnap/cli.h"
+#include "dosnap/cmd.h"
+#include "dosnap/flow.h"
+#include "dosnap/log.h"
+#include "dosnap/schedule.h"
+#include "dosnap/token.h"
+#include "dosnap/util.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop_signal(int sig)
+{
+	static const char msg[] = "dosnap: second signal: exiting now; the next run "
+	    "finishes what this one started\n";
+
+	if (stop_requested) {
+		(void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		_exit(EXIT_TEMPFAIL);
+	}
+	stop_requested = sig;
+}
+
+volatile sig_atomic_t *
+cmd_stop_flag(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	return &stop_requested;
+}
+
+static void
+trace_to_log(enum api_trace_kind kind, const char *line, void *userdata)
+{
+	(void)userdata;
+	if (kind == API_TRACE_EVENT)
+		log_info("api: %s", line);
+	else
+		log_debug("http: %s", line);
+}
+
+int
+cmd_api_open(const struct cli_ctx *ctx, bool optional, struct api_client **ret)
+{
+	struct api_config cfg = { 0 };
+	struct token tok = { 0 };
+	char reason[512] = "";
+	int r;
+
+	r = token_load(ctx->token_file, &tok, reason, sizeof(reason));
+	if (r == -ENOKEY && optional)
+		return EXIT_CONFIG;
+	if (r == -ENOKEY) {
+		log_error("no DigitalOcean API token: %s. Put it in a file and pass --token-file "
+		    "FILE (mode 0600), or use systemd's LoadCredential=digitalocean-token:FILE",
+		    reason);
+		return EXIT_CONFIG;
+	}
+	if (r < 0) {
+		log_error("cannot read the API token: %s", reason[0] ? reason : strerror(-r));
+		return r == -ENOENT || r == -EACCES ? EXIT_NOINPUT : EXIT_CONFIG;
+	}
+	/* From here on no message, trace or core dump may carry the token. */
+	(void)log_add_secret(tok.value);
+#ifdef __linux__
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+	if (tok.flags & TOKEN_FLAG_LOOSE_MODE)
+		log_warn("token file '%s' can be read by group or others (mode %04o); "
+		    "chmod 600 it", tok.origin, tok.mode);
+	log_info("using the API token from %s", token_source_name(tok.source));
+
+	cfg.token = tok.value;
+	cfg.base_url = ctx->api_url;
+	cfg.cacert = ctx->cacert;
+	if (ctx->time_scale > 0 && ctx->time_scale < 1) {
+		/* Against the mock at a time scale: retries and pacing scale too. */
+		cfg.retry_base_ms = (long)(1000 * ctx->time_scale) + 1;
+		cfg.retry_cap_ms = (long)(30000 * ctx->time_scale) + 1;
+		cfg.request_timeout_ms = (long)(60000 * ctx->time_scale) + 1000;
+		cfg.rate_per_minute = (int)(240 / ctx->time_scale);
+	}
+	if (ctx->verbosity >= 1) {
+		cfg.trace = trace_to_log;
+		cfg.trace_bodies = ctx->verbosity >= 3;
+	}
+	r = api_client_new(&cfg, ret);
+	token_release(&tok);
+	if (r == -ELIBACC) {
+		log_error("cannot load libcurl: dosnap needs libcurl (Debian: libcurl4) at run time");
+		return EXIT_UNAVAIL;
+	}
+	if (r == -EPERM) {
+		log_error("refusing plain http to '%s': a bearer token must not cross a network in "
+		    "clear; use https (http is accepted for loopback addresses only)", ctx->api_url);
+		return EXIT_USAGE;
+	}
+	if (r == -EINVAL) {
+		log_error("cannot use API URL '%s': not an http(s) URL without query or user name",
+		    ctx->api_url != NULL ? ctx->api_url : API_DEFAULT_URL);
+		return EXIT_USAGE;
+	}
+	if (r < 0) {
+		log_errno(r, "cannot set up the API client");
+		return cli_exit_code(r);
+	}
+	return EXIT_OK;
+}
+
+static void
+flow_event_to_log(const struct flow_event *ev, void *userdata)
+{
+	static const enum log_level levels[] = {
+		[FLOW_INFO] = LOG_LEVEL_NOTICE,
+		[FLOW_NOTICE] = LOG_LEVEL_NOTICE,
+		[FLOW_WARN] = LOG_LEVEL_WARNING,
+		[FLOW_ERROR] = LOG_LEVEL_ERR,
+	};
+
+	(void)userdata;
+	if (ev->droplet_id != 0)
+		log_msg(levels[ev->level], "%sdroplet %" PRId64 " (%s): %s [%.1f s]",
+		    ev->dry_run ? "dry run: " : "", ev->droplet_id, ev->droplet_name,
+		    ev->message, ev->elapsed_s);
+	else
+		log_msg(levels[ev->level], "%s%s", ev->dry_run ? "dry run: " : "", ev->message);
+}
+
+void
+cmd_flow_config(const struct cli_ctx *ctx, int jobs, bool dry_run, struct flow_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->jobs = jobs;
+	cfg->dry_run = dry_run;
+	cfg->time_scale = ctx->time_scale;
+	cfg->wall_now = (int64_t)time(NULL);
+	cfg->event = flow_event_to_log;
+	cfg->stop_timeout_s = ctx->stop_timeout_s;
+}
+
+static const char *
+result_text(const struct flow_result *r)
+{
+	if (r->left_off)
+		return "LEFT OFF";
+	if (r->r < 0)
+		return "FAILED";
+	if (r->adopted)
+		return "ok (existed)";
+	return "ok";
+}
+
+/*
+ * The summary at the end of a run: one row per droplet, to stdout for
+ * people; failures again on stderr, with what failed, for the log.
+ */
+void
+cmd_print_report(const struct flow_report *rep, bool dry_run)
+{
+	size_t i;
+
+	if (rep->n == 0)
+		return;
+	if (!dry_run) {
+		printf("%-28s %-7s %-44s %-10s %7s  %s\n", "DROPLET", "BEFORE", "SNAPSHOT", "ID",
+		    "TIME", "RESULT");
+		for (i = 0; i < rep->n; i++) {
+			const struct flow_result *r = &rep->results[i];
+			char who[192];
+
+			if (r->droplet_id != 0)
+				snprintf(who, sizeof(who), "%" PRId64 " %s", r->droplet_id,
+				    r->droplet_name);
+			else
+				snprintf(who, sizeof(who), "%s", r->target);
+			printf("%-28.28s %-7s %-44.44s %-10.10s %6.1fs  %s\n", who,
+			    r->droplet_id ? api_droplet_status_name(r->before) : "-",
+			    r->snapshot_name[0] ? r->snapshot_name : "-",
+			    r->snapshot_id[0] ? r->snapshot_id : "-", r->seconds, result_text(r));
+		}
+	}
+	for (i = 0; i < rep->n; i++) {
+		const struct flow_result *r = &rep->results[i];
+
+		if (r->r == 0)
+			continue;
+		if (r->droplet_id != 0)
+			log_error("droplet %" PRId64 " (%s): %s", r->droplet_id, r->droplet_name,
+			    r->error);
+		else
+			log_error("%s", r->error);
+	}
+}
+
+int
+cmd_report_exit(const struct flow_report *rep)
+{
+	size_t i;
+	bool any_auth = false, any_lasting = false, any_transient = false;
+
+	for (i = 0; i < rep->n; i++) {
+		const struct flow_result *r = &rep->results[i];
+
+		if (r->r == 0)
+			continue;
+		if (r->auth)
+			any_auth = true;
+		else if (r->transient)
+			any_transient = true;
+		else
+			any_lasting = true;
+	}
+	if (any_auth)
+		return EXIT_NOPERM;
+	if (any_lasting)
+		return EXIT_UNAVAIL;
+	if (any_transient)
+		return EXIT_TEMPFAIL;
+	return EXIT_OK;
+}
+
+/* --- entries from the command line ------------------------------------- */
+
+/*
+ * `snapshot` and `prune` take the entry options as flags.  They are turned
+ * into one schedule line and parsed by the schedule module, so that the
+ * flags and the file accept exactly the same values with the same messages.
+ */
+struct cmd_entry {
+	char line[8192];
+	size_t len;
+	struct schedule *schedule;
+};
+
+static int
+entry_add(struct cmd_entry *ce, const char *key, const char *value)
+{
+	int n;
+
+	if (strpbrk(value, " \t\n") != NULL)
+		return -EINVAL;
+	n = snprintf(ce->line + ce->len, sizeof(ce->line) - ce->len, " %s%s%s",
+	    key != NULL ? key : "", key != NULL ? "=" : "", value);
+	if (n < 0 || (size_t)n >= sizeof(ce->line) - ce->len)
+		return -E2BIG;
+	ce->len += (size_t)n;
+	return 0;
+}
+
+static int
+entry_parse(const char *cmd, struct cmd_entry *ce)
+{
+	struct sched_diags d = { 0 };
+	size_t i;
+	int r;
+
+	r = schedule_parse(ce->line, ce->len, &ce->schedule, &d);
+	if (r == -EINVAL) {
+		for (i = 0; i < d.n; i++)
+			fprintf(stderr, "dosnap %s: %s%s%s\n", cmd, d.items[i].message,
+			    d.items[i].hint ? "; " : "", d.items[i].hint ? d.items[i].hint : "");
+		sched_diags_release(&d);
+		return EXIT_USAGE;
+	}
+	sched_diags_release(&d);
+	if (r < 0) {
+		log_errno(r, "cannot parse the options");
+		return EXIT_SOFTWARE;
+	}
+	return EXIT_OK;
+}
+
+static void
+entry_release(struct cmd_entry *ce)
+{
+	schedule_free(ce->schedule);
+	ce->schedule = NULL;
+}
+
+enum {
+	OPT_KEEP = OPT_CMD_BASE + 50,
+	OPT_MAX_AGE,
+	OPT_POWER,
+	OPT_NAME,
+	OPT_SHUTDOWN_TIMEOUT,
+	OPT_TIMEOUT,
+	OPT_VOLUMES,
+	OPT_DRY_RUN,
+	OPT_JOBS,
+};
+
+/* Options shared by the commands that run flows; 1 when handled, >1 an exit code. */
+int
+cmd_flow_option(struct cli_ctx *ctx, const char *cmd, int c, const char *arg)
+{
+	double v;
+	char *end;
+	int64_t n;
+
+	switch (c) {
+	case OPT_TIME_SCALE:
+		v = strtod(arg, &end);
+		if (*end != '\0' || !(v > 0 && v <= 1))
+			return cli_usage_error(cmd, "--time-scale: '%s' is not a number in (0, 1]",
+			    arg);
+		ctx->time_scale = v;
+		return 1;
+	case OPT_STOP_TIMEOUT:
+		if (sched_parse_duration(arg, &n) < 0 || n <= 0 || n > 86400)
+			return cli_usage_error(cmd, "--stop-timeout: '%s' is not a duration like "
+			    "5m", arg);
+		ctx->stop_timeout_s = (long)n;
+		return 1;
+	default:
+		return cli_common_option(ctx, c, arg);
+	}
+}
+
+#define FLOW_LONGOPTS \
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN }, \
+	{ "jobs", required_argument, NULL, OPT_JOBS }, \
+	{ "time-scale", required_argument, NULL, OPT_TIME_SCALE }, \
+	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT }
+
+static int
+parse_jobs(const char *cmd, const char *arg, int *ret)
+{
+	int64_t n;
+
+	if (parse_int64(arg, 1, 1000, &n) < 0)
+		return cli_usage_error(cmd, "--jobs: '%s' is not a number from 1 to 1000", arg);
+	*ret = (int)n;
+	return EXIT_OK;
+}
+
+static int
+snapshot_usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: dosnap snapshot [OPTIONS] TARGET...\n"
+	    "\n"
+	    "Snapshot the droplets now, without a schedule: power off gracefully (hard\n"
+	    "after --shutdown-timeout), snapshot, power back on, prune.  TARGET is a\n"
+	    "droplet id, tag:NAME or name:DROPLET-NAME.  The snapshot is named for the\n"
+	    "current minute, so running it twice in one minute takes one snapshot.\n"
+	    "\n"
+	    "  --keep N                keep the newest N snapshots the name template matches\n"
+	    "  --max-age DURATION      delete those older than this (e.g. 30d)\n"
+	    "  --power off|live        power off first (default), or snapshot it running\n"
+	    "  --name TEMPLATE         default dosnap-{name}-{slot}\n"
+	    "  --shutdown-timeout D    graceful shutdown time before power_off (default 2m)\n"
+	    "  --timeout D             how long the snapshot may take (default 2h)\n"
+	    "  --volumes               snapshot attached volumes too\n"
+	    "  --jobs N                droplets at once (default 10)\n"
+	    "  --dry-run               show the requests that would change something; send none\n"
+	    "  --token-file FILE, --api-url URL, --cacert FILE, --stop-timeout D,\n"
+	    "  --time-scale F (tests against dosnap-mock: scale every wait)\n");
+	return f == stdout ? EXIT_OK : EXIT_USAGE;
+}
+
+static int
+prune_usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: dosnap prune [TARGET...] (--keep N | --max-age D) [--name TEMPLATE] [--dry-run]\n"
+	    "\n"
+	    "Delete old snapshots of the droplets (all droplets when no TARGET is\n"
+	    "given) that the name template (default dosnap-{name}-{slot}) matches:\n"
+	    "all but the newest N, and those older than D.  Backups and snapshots\n"
+	    "the template does not match are never touched.\n");
+	return f == stdout ? EXIT_OK : EXIT_USAGE;
+}
+
+/* `snapshot` and `prune`: the same options, a different flow. */
+static int
+cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		FLOW_LONGOPTS,
+		{ "keep", required_argument, NULL, OPT_KEEP },
+		{ "max-age", required_argument, NULL, OPT_MAX_AGE },
+		{ "power", required_argument, NULL, OPT_POWER },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "volumes", no_argument, NULL, OPT_VOLUMES },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd = prune ? "prune" : "snapshot";
+	struct cmd_entry ce = { .len = 0 };
+	struct api_client *client = NULL;
+	struct flow_report rep = { 0 };
+	struct flow_config cfg;
+	struct flow_job job = { 0 };
+	bool dry_run = false, have_rule = false;
+	const char *key;
+	int jobs = 10, c, r, ret;
+
+	ce.len = (size_t)snprintf(ce.line, sizeof(ce.line), "* * * * *");
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		key = NULL;
+		switch (c) {
+		case OPT_KEEP:
+			key = "keep";
+			have_rule = true;
+			break;
+		case OPT_MAX_AGE:
+			key = "max-age";
+			have_rule = true;
+			break;
+		case OPT_POWER:
+			key = "power";
+			break;
+		case OPT_NAME:
+			key = "name";
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			key = "shutdown-timeout";
+			break;
+		case OPT_TIMEOUT:
+			key = "timeout";
+			break;
+		case OPT_VOLUMES:
+			optarg = (char *)"yes";
+			key = "volumes";
+			break;
+		case OPT_DRY_RUN:
+			dry_run = true;
+			continue;
+		case OPT_JOBS:
+			r = parse_jobs(cmd, optarg, &jobs);
+			if (r != EXIT_OK)
+				return r;
+			continue;
+		default:
+			r = cmd_flow_option(ctx, cmd, c, optarg);
+			if (r > 1)
+				return r;
+			if (r == 0)
+				return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+			continue;
+		}
+		if (prune && c != OPT_KEEP && c != OPT_MAX_AGE && c != OPT_NAME)
+			return cli_usage_error(cmd, "'%s' is for `dosnap snapshot`", argv[optind - 1]);
+		if (entry_add(&ce, key, optarg) < 0)
+			return cli_usage_error(cmd, "--%s: '%s' is not a valid value", key, optarg);
+	}
+	if (ctx->want_help)
+		return prune ? prune_usage(stdout) : snapshot_usage(stdout);
+	if (prune && !have_rule)
+		return cli_usage_error(cmd, "say what to delete with --keep N or --max-age D");
+	if (!prune && optind >= argc)
+		return cli_usage_error(cmd, "name the droplets: an id, tag:NAME or name:NAME");
+	job.all_droplets = optind >= argc;
+	{
+		/* The targets go before the options in a schedule line. */
+		char opts[8192];
+		size_t head = strlen("* * * * *");
+
+		memcpy(opts, ce.line + head, ce.len - head + 1);
+		ce.len = head;
+		ce.line[ce.len] = '\0';
+		if (job.all_droplets && entry_add(&ce, NULL, "1") < 0)
+			return EXIT_SOFTWARE;
+		for (; optind < argc; optind++) {
+			if (entry_add(&ce, NULL, argv[optind]) < 0)
+				return cli_usage_error(cmd, "'%s' is not a target", argv[optind]);
+		}
+		if (ce.len + strlen(opts) >= sizeof(ce.line))
+			return cli_usage_error(cmd, "too many targets");
+		memcpy(ce.line + ce.len, opts, strlen(opts) + 1);
+		ce.len += strlen(opts);
+	}
+	ret = entry_parse(cmd, &ce);
+	if (ret != EXIT_OK)
+		return ret;
+
+	ret = cmd_api_open(ctx, false, &client);
+	if (ret != EXIT_OK)
+		goto out;
+	job.entry = &ce.schedule->entries[0];
+	job.slot = ctx->now - ctx->now % 60;
+	cmd_flow_config(ctx, jobs, dry_run, &cfg);
+	cfg.stop = cmd_stop_flag();
+	r = prune ? flow_prune(client, &cfg, &job, 1, &rep) : flow_run(client, &cfg, &job, 1, &rep);
+	if (r < 0) {
+		log_errno(r, "the %s did not run", cmd);
+		ret = cli_exit_code(r);
+		goto out;
+	}
+	cmd_print_report(&rep, dry_run || prune);
+	ret = cmd_report_exit(&rep);
+	if (*cfg.stop && ret == EXIT_OK)
+		ret = EXIT_TEMPFAIL;
+out:
+	flow_report_release(&rep);
+	api_client_free(client);
+	entry_release(&ce);
+	return ret;
+}
+
+int
+cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return cmd_flow_now(ctx, argc, argv, false);
+}
+
+int
+cmd_prune(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return cmd_flow_now(ctx, argc, argv, true);
+}
+
+/* --- list ---------------------------------------------------------------- */
+
+static int
+list_usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: dosnap list [TARGET...] [--json]\n"
+	    "\n"
+	    "The snapshots of the droplets (all droplets when no TARGET is given):\n"
+	    "snapshot id, name, droplet id and name, creation time, size.  A good first\n"
+	    "command to check that the token works.\n");
+	return f == stdout ? EXIT_OK : EXIT_USAGE;
+}
+
+static bool
+target_matches(const struct api_droplet *d, const struct sched_target *t)
+{
+	size_t i;
+
+	if (t->kind == SCHED_TARGET_ID)
+		return (uint64_t)d->id == t->id;
+	if (t->kind == SCHED_TARGET_NAME)
+		return d->name != NULL && strcmp(d->name, t->value) == 0;
+	for (i = 0; i < d->n_tags; i++)
+		if (strcmp(d->tags[i], t->value) == 0)
+			return true;
+	return false;
+}
+
+static void
+format_utc(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+cmd_list(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cmd_entry ce = { .len = 0 };
+	struct api_client *client = NULL;
+	struct api_droplet_list *droplets = NULL;
+	struct api_snapshot_list *snaps = NULL;
+	struct api_error err;
+	const struct sched_entry *en = NULL;
+	size_t i, j, shown = 0;
+	int c, r, ret;
+
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (c == OPT_JSON) {
+			ctx->json = true;
+			continue;
+		}
+		r = cli_common_option(ctx, c, optarg);
+		if (r > 1)
+			return r;
+		if (r == 0)
+			return cli_usage_error("list", "unknown option '%s'", argv[optind - 1]);
+	}
+	if (ctx->want_help)
+		return list_usage(stdout);
+	if (optind < argc) {
+		ce.len = (size_t)snprintf(ce.line, sizeof(ce.line), "* * * * *");
+		for (; optind < argc; optind++)
+			if (entry_add(&ce, NULL, argv[optind]) < 0)
+				return cli_usage_error("list", "'%s' is not a target", argv[optind]);
+		ret = entry_parse("list", &ce);
+		if (ret != EXIT_OK)
+			return ret;
+		en = &ce.schedule->entries[0];
+	}
+	ret = cmd_api_open(ctx, false, &client);
+	if (ret != EXIT_OK)
+		goto out;
+	r = api_list_droplets(client, NULL, NULL, &droplets, &err);
+	if (r == 0)
+		r = api_list_snapshots(client, "droplet", &snaps, &err);
+	if (r < 0) {
+		char buf[512];
+
+		log_error("cannot list snapshots: %s", api_error_format(&err, buf, sizeof(buf)));
+		ret = r == -EACCES ? EXIT_NOPERM : err.transient ? EXIT_TEMPFAIL : EXIT_UNAVAIL;
+		goto out;
+	}
+	if (ctx->json)
+		printf("[");
+	else
+		printf("%-12s %-44s %-24s %-20s %8s\n", "SNAPSHOT", "NAME", "DROPLET", "CREATED",
+		    "SIZE");
+	for (i = 0; i < snaps->n; i++) {
+		const struct api_snapshot *s = &snaps->items[i];
+		const struct api_droplet *d = NULL;
+		char when[32], who[64];
+
+		for (j = 0; j < droplets->n; j++) {
+			char id[24];
+
+			snprintf(id, sizeof(id), "%" PRId64, droplets->items[j].id);
+			if (s->resource_id != NULL && strcmp(s->resource_id, id) == 0) {
+				d = &droplets->items[j];
+				break;
+			}
+		}
+		if (en != NULL) {
+			bool match = false;
+
+			for (j = 0; d != NULL && j < en->n_targets && !match; j++)
+				match = target_matches(d, &en->targets[j]);
+			if (!match)
+				continue;
+		}
+		format_utc(s->created_at, when, sizeof(when));
+		snprintf(who, sizeof(who), "%s %s", s->resource_id ? s->resource_id : "-",
+		    d != NULL && d->name != NULL ? d->name : "(deleted)");
+		if (ctx->json) {
+			printf("%s\n  {\"id\":", shown ? "," : "");
+			cmd_json_string(stdout, s->id);
+			printf(",\"name\":");
+			cmd_json_string(stdout, s->name != NULL ? s->name : "");
+			printf(",\"droplet_id\":");
+			cmd_json_string(stdout, s->resource_id != NULL ? s->resource_id : "");
+			printf(",\"droplet_name\":");
+			cmd_json_string(stdout, d != NULL && d->name != NULL ? d->name : "");
+			printf(",\"created_at\":\"%s\",\"size_gigabytes\":%.2f}", when,
+			    s->size_gigabytes);
+		} else {
+			printf("%-12s %-44s %-24s %-20s %6.1f GB\n", s->id,
+			    s->name != NULL ? s->name : "", who, when, s->size_gigabytes);
+		}
+		shown++;
+	}
+	if (ctx->json)
+		printf("%s]\n", shown ? "\n" : "");
+	else if (shown == 0)
+		printf("(no snapshots)\n");
+	ret = EXIT_OK;
+out:
+	api_snapshot_list_free(snaps);
+	api_droplet_list_free(droplets);
+	api_client_free(client);
+	entry_release(&ce);
+	return ret;
+}
