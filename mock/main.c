@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,23 @@ usage_error(const char *fmt, ...)
 	return EX_USAGE;
 }
 
+static const char *const valued[] = {
+	"--listen", "--port-file", "--token", "--fixture", "--droplets", "--time-scale",
+	"--action-time", "--after-snapshot", "--rate-limit-hour", "--rate-limit-minute", "--seed",
+	"--fault", "--threads",
+};
+
+static bool
+takes_value(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
+		if (strcmp(name, valued[i]) == 0)
+			return true;
+	return false;
+}
+
 /*
  * Options are "--name VALUE" or "--name=VALUE".  Returns 0 to run, -1 after
  * --help or --version, or an exit code.
@@ -187,6 +205,8 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->cfg.debug_drift = true;
 			continue;
 		}
+		if (!takes_value(name))
+			return usage_error("unknown option '%s'", name);
 		if (eq != NULL)
 			val = eq + 1;
 		else if (i + 1 < argc)
