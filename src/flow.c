@@ -107,6 +107,7 @@ struct engine {
 	struct api_client *c;
 	const struct flow_config *cfg;
 	double scale;
+	long power_timeout_s;
 	struct flow *flows;
 	size_t n_flows, next_start, running, done;
 	struct flow_result *results;
@@ -814,7 +815,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		}
 		emit(f, FLOW_INFO, false, "power_off sent");
 		f->poweroff_phase = true;
-		f->deadline = mono_ms() + scaled(f->e, (double)f->e->cfg->power_timeout_s * 1000);
+		f->deadline = mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
 		wait_droplet(f, FS_WAIT_OFF, API_DROPLET_OFF, POLL_POWER_FIRST_MS);
 		return;
 	case FS_VOLUMES:
@@ -920,7 +921,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 			return;
 		}
 		emit(f, FLOW_INFO, false, "power_on sent");
-		f->deadline = mono_ms() + scaled(f->e, (double)f->e->cfg->power_timeout_s * 1000);
+		f->deadline = mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
 		wait_droplet(f, FS_WAIT_ON, API_DROPLET_ACTIVE, POLL_POWER_FIRST_MS);
 		return;
 	case FS_LIST_AFTER:
@@ -1627,6 +1628,7 @@ engine_run(struct api_client *c, const struct flow_config *cfg, const struct flo
 	int r;
 
 	e.scale = cfg->time_scale > 0 ? cfg->time_scale : 1.0;
+	e.power_timeout_s = cfg->power_timeout_s > 0 ? cfg->power_timeout_s : 300;
 	r = resolve_targets(&e, jobs, n);
 	if (r < 0)
 		goto fail;
