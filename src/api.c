@@ -91,10 +91,15 @@ curl_load(const char *path)
 	void *h = NULL;
 	size_t i;
 
-	if (cf.loaded)
-		return 0;
 	if (path != NULL) {
+		/* An explicit path must load, even when libcurl is already in. */
 		h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		if (h == NULL)
+			return -ELIBACC;
+		if (cf.loaded)
+			return 0;
+	} else if (cf.loaded) {
+		return 0;
 	} else {
 		for (i = 0; i < sizeof(names) / sizeof(names[0]) && h == NULL; i++)
 			h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
@@ -1189,6 +1194,7 @@ int
 api_decode(enum api_body_kind kind, const char *body, size_t len,
     struct api_reply *reply, char **ret_next)
 {
+	const char *end = NULL;
 	cJSON *root;
 	char *next = NULL;
 	int r;
@@ -1199,9 +1205,16 @@ api_decode(enum api_body_kind kind, const char *body, size_t len,
 		return -EINVAL;
 	if (body == NULL || len == 0 || !depth_ok(body, len, API_JSON_DEPTH_MAX))
 		return -EPROTO;
-	root = cJSON_ParseWithLength(body, len);
+	root = cJSON_ParseWithLengthOpts(body, len, &end, false);
 	if (root == NULL)
 		return -EPROTO;
+	/* Only white space may follow the value: anything else means a garbled body. */
+	for (; end != NULL && end < body + len && *end != '\0'; end++) {
+		if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
+			cJSON_Delete(root);
+			return -EPROTO;
+		}
+	}
 	if (!cJSON_IsObject(root)) {
 		r = -EPROTO;
 		goto out;
@@ -1702,7 +1715,13 @@ pacer_note_send(struct api_client *c, int64_t now)
 static void
 pacer_note_response(struct api_client *c, const struct req *q, long status, int64_t now)
 {
-	if (q->rl_remaining >= 0) {
+	/*
+	 * Answers can overtake each other, so a higher count than the one we
+	 * hold may be stale; it can only really rise once the oldest counted
+	 * request has expired, at the ratelimit-reset we were told.
+	 */
+	if (q->rl_remaining >= 0 && (!c->have_rl || q->rl_remaining <= c->rl_remaining ||
+	    wall_ms() / 1000 >= c->rl_reset)) {
 		c->have_rl = true;
 		c->rl_remaining = q->rl_remaining;
 		c->rl_reset = q->rl_reset;
