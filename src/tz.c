@@ -411,12 +411,34 @@ rule_local(const struct tz_rule_date *r, int64_t y)
 	return days * SECS_PER_DAY + r->time;
 }
 
+/*
+ * Append a rule transition at T to OFF.  Rules may put one year's end on
+ * the instant the next year's start (all-year daylight saving time, as in
+ * "EST5EDT,J1/0,J365/25"); then the later one replaces the earlier, and a
+ * pair that cancels out leaves no transition.  FIRST is the index of the
+ * first rule transition, so the file's own ones are never replaced.
+ */
+static int
+tz_push_rule(struct tz *z, size_t first, int64_t t, int32_t off)
+{
+	if (z->n > first && z->at[z->n - 1] == t) {
+		z->off[z->n] = off;
+		if (z->off[z->n - 1] == off)
+			z->n--;
+		return 0;
+	}
+	if (z->n > 0 && t <= z->at[z->n - 1])
+		return 0;
+	return tz_push(z, t, off);
+}
+
 /* Extend Z with RULE's transitions after its last one, up to TZ_RULE_LAST_YEAR. */
 static int
 tz_extend(struct tz *z, const struct tz_posix *rule)
 {
-	int64_t y, y0, last;
+	int64_t y, y0;
 	unsigned m, d;
+	size_t first = z->n;
 	int r;
 
 	if (!rule->has_dst) {
@@ -428,11 +450,9 @@ tz_extend(struct tz *z, const struct tz_posix *rule)
 	}
 	if (z->n == 0) {
 		y0 = TZ_RULE_FIRST_YEAR;
-		last = INT64_MIN;
 		z->off[0] = rule->std_off;
 	} else {
-		last = z->at[z->n - 1];
-		tz_civil_from_days(floor_div(last, SECS_PER_DAY), &y0, &m, &d);
+		tz_civil_from_days(floor_div(z->at[z->n - 1], SECS_PER_DAY), &y0, &m, &d);
 	}
 	for (y = y0; y <= TZ_RULE_LAST_YEAR; y++) {
 		int64_t ts, te;
@@ -440,32 +460,16 @@ tz_extend(struct tz *z, const struct tz_posix *rule)
 		ts = rule_local(&rule->start, y) - rule->std_off;
 		te = rule_local(&rule->end, y) - rule->dst_off;
 		if (ts < te) {
-			if (ts > last) {
-				r = tz_push(z, ts, rule->dst_off);
-				if (r < 0)
-					return r;
-				last = ts;
-			}
-			if (te > last) {
-				r = tz_push(z, te, rule->std_off);
-				if (r < 0)
-					return r;
-				last = te;
-			}
+			r = tz_push_rule(z, first, ts, rule->dst_off);
+			if (r == 0)
+				r = tz_push_rule(z, first, te, rule->std_off);
 		} else {
-			if (te > last) {
-				r = tz_push(z, te, rule->std_off);
-				if (r < 0)
-					return r;
-				last = te;
-			}
-			if (ts > last) {
-				r = tz_push(z, ts, rule->dst_off);
-				if (r < 0)
-					return r;
-				last = ts;
-			}
+			r = tz_push_rule(z, first, te, rule->std_off);
+			if (r == 0)
+				r = tz_push_rule(z, first, ts, rule->dst_off);
 		}
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
