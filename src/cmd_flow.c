@@ -17,6 +17,9 @@
 #include "dosnap/cli.h"
 #include "dosnap/cmd.h"
 #include "dosnap/flow.h"
+#include "dosnap/journal.h"
+#include "dosnap/recover.h"
+#include "dosnap/state.h"
 #include "dosnap/log.h"
 #include "dosnap/schedule.h"
 #include "dosnap/token.h"
@@ -240,6 +243,145 @@ cmd_report_exit(const struct flow_report *rep)
 	return EXIT_OK;
 }
 
+/* --- the journal and recovery ------------------------------------------ */
+
+static int
+hook_intent(const struct flow_record *rec, void *userdata)
+{
+	struct journal *j = userdata;
+	struct journal_record jr = {
+		.droplet_id = rec->droplet_id,
+		.was_active = rec->was_active,
+		.slot = rec->slot,
+		.action_id = rec->action_id,
+	};
+
+	snprintf(jr.name, sizeof(jr.name), "%s", rec->droplet_name);
+	snprintf(jr.snapshot, sizeof(jr.snapshot), "%s", rec->snapshot_name);
+	return journal_write(j, &jr);
+}
+
+static void
+hook_progress(const struct flow_record *rec, void *userdata)
+{
+	int r = hook_intent(rec, userdata);
+
+	/* The record without the action id still leads recovery to the action. */
+	if (r < 0)
+		log_warn("droplet %" PRId64 " (%s): cannot update its journal record: %s",
+		    rec->droplet_id, rec->droplet_name, strerror(-r));
+}
+
+static void
+hook_done(const struct flow_record *rec, void *userdata)
+{
+	int r = journal_remove(userdata, rec->droplet_id);
+
+	if (r < 0)
+		log_warn("droplet %" PRId64 " (%s): restored, but its journal record stays (%s); "
+		    "the next run checks it and removes it", rec->droplet_id, rec->droplet_name,
+		    strerror(-r));
+}
+
+void
+cmd_session_hooks(struct cmd_session *s, struct flow_config *cfg)
+{
+	if (s->journal == NULL)
+		return;
+	cfg->hooks.intent = hook_intent;
+	cfg->hooks.progress = hook_progress;
+	cfg->hooks.done = hook_done;
+	cfg->hooks.userdata = s->journal;
+}
+
+/* Log what recovery found and did; returns the exit code it deserves. */
+static int
+report_recovery(const struct recover_result *res, size_t n)
+{
+	int code = EXIT_OK;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct recover_result *r = &res[i];
+		enum log_level lvl = r->outcome == RECOVER_FAILED ? LOG_LEVEL_ERR :
+		    r->outcome == RECOVER_WAITING ? LOG_LEVEL_WARNING : LOG_LEVEL_NOTICE;
+
+		log_msg(lvl, "recovery: droplet %" PRId64 " (%s), left by an interrupted run "
+		    "(slot snapshot '%s'): %s", r->rec.droplet_id,
+		    r->rec.name[0] ? r->rec.name : "?", r->rec.snapshot[0] ? r->rec.snapshot : "?",
+		    r->message);
+		if (r->outcome == RECOVER_FAILED)
+			code = r->transient || code == EXIT_TEMPFAIL ? EXIT_TEMPFAIL : EXIT_UNAVAIL;
+	}
+	return code;
+}
+
+int
+cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api,
+    bool dry_run, struct cmd_session *s)
+{
+	struct journal_record *recs = NULL;
+	struct recover_result *res = NULL;
+	struct recover_config rc = { .time_scale = ctx->time_scale, .dry_run = dry_run };
+	bool may_recover = false;
+	size_t n = 0;
+	int r, ret;
+
+	memset(s, 0, sizeof(*s));
+	if (!dry_run) {
+		r = journal_open(state_dir, &s->journal, &may_recover);
+		if (r < 0) {
+			log_errno(r, "cannot open the intent journal in '%s/journal'", state_dir);
+			return EXIT_CANTCREAT;
+		}
+		r = journal_list(s->journal, &recs, &n);
+		if (r < 0) {
+			log_errno(r, "cannot read the intent journal in '%s/journal'", state_dir);
+			return EXIT_CANTCREAT;
+		}
+	}
+	if (n > 0 && !may_recover) {
+		log_notice("the journal holds %zu open record%s, but another dosnap is running; "
+		    "leaving them to it", n, n == 1 ? "" : "s");
+		free(recs);
+		recs = NULL;
+		n = 0;
+	}
+	if (!need_api && n == 0) {
+		free(recs);
+		return EXIT_OK;
+	}
+	ret = cmd_api_open(ctx, dry_run, &s->client);
+	if (ret != EXIT_OK) {
+		free(recs);
+		return ret;
+	}
+	if (n > 0) {
+		log_notice("recovering %zu droplet%s an interrupted run left behind", n,
+		    n == 1 ? "" : "s");
+		r = recover_run(s->client, s->journal, &rc, recs, n, &res);
+		if (r < 0) {
+			log_errno(r, "cannot recover the journal's records");
+			s->recover_code = EXIT_TEMPFAIL;
+		} else {
+			s->recover_code = report_recovery(res, n);
+		}
+		free(res);
+	}
+	free(recs);
+	if (s->journal != NULL)
+		journal_share(s->journal);
+	return EXIT_OK;
+}
+
+void
+cmd_session_close(struct cmd_session *s)
+{
+	api_client_free(s->client);
+	journal_close(s->journal);
+	memset(s, 0, sizeof(*s));
+}
+
 /* --- entries from the command line ------------------------------------- */
 
 /*
@@ -410,10 +552,11 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	};
 	const char *cmd = prune ? "prune" : "snapshot";
 	struct cmd_entry ce = { .len = 0 };
-	struct api_client *client = NULL;
+	struct cmd_session sess = { 0 };
 	struct flow_report rep = { 0 };
 	struct flow_config cfg;
 	struct flow_job job = { 0 };
+	char *dir = NULL;
 	bool dry_run = false, have_rule = false;
 	const char *key;
 	int jobs = 10, c, r, ret;
@@ -497,14 +640,33 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	if (ret != EXIT_OK)
 		return ret;
 
-	ret = cmd_api_open(ctx, false, &client);
+	/* Powering droplets off needs the journal, and so the state directory. */
+	r = state_dir_resolve(ctx->state_dir, &dir);
+	if (r == 0 && !dry_run)
+		r = state_dir_prepare(dir);
+	if (r < 0) {
+		log_errno(r, "cannot use the state directory '%s' for the intent journal; "
+		    "name one with --state-dir", dir != NULL ? dir : "(none)");
+		ret = EXIT_CANTCREAT;
+		goto out;
+	}
+	ret = cmd_session_open(ctx, dir, true, dry_run, &sess);
 	if (ret != EXIT_OK)
 		goto out;
+	if (sess.client == NULL) {
+		/* A dry run without a token: nothing to ask. */
+		log_error("no DigitalOcean API token found; a dry run needs one to look the "
+		    "droplets up");
+		ret = EXIT_CONFIG;
+		goto out;
+	}
 	job.entry = &ce.schedule->entries[0];
 	job.slot = ctx->now - ctx->now % 60;
 	cmd_flow_config(ctx, jobs, dry_run, &cfg);
+	cmd_session_hooks(&sess, &cfg);
 	cfg.stop = cmd_stop_flag();
-	r = prune ? flow_prune(client, &cfg, &job, 1, &rep) : flow_run(client, &cfg, &job, 1, &rep);
+	r = prune ? flow_prune(sess.client, &cfg, &job, 1, &rep) :
+	    flow_run(sess.client, &cfg, &job, 1, &rep);
 	if (r < 0) {
 		log_errno(r, "the %s did not run", cmd);
 		ret = cli_exit_code(r);
@@ -512,11 +674,14 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	}
 	cmd_print_report(&rep, dry_run || prune);
 	ret = cmd_report_exit(&rep);
+	if (ret == EXIT_OK)
+		ret = sess.recover_code;
 	if (*cfg.stop && ret == EXIT_OK)
 		ret = EXIT_TEMPFAIL;
 out:
 	flow_report_release(&rep);
-	api_client_free(client);
+	cmd_session_close(&sess);
+	free(dir);
 	entry_release(&ce);
 	return ret;
 }

@@ -11,6 +11,7 @@
 #include "dosnap/cli.h"
 #include "dosnap/cmd.h"
 #include "dosnap/due.h"
+#include "dosnap/journal.h"
 #include "dosnap/flow.h"
 #include "dosnap/api.h"
 #include "dosnap/log.h"
@@ -150,34 +151,38 @@ entry_interrupted(const struct flow_report *rep, const struct flow_job *job)
  * finishes.  Returns the run's exit code.
  */
 static int
-run_flows(struct cli_ctx *ctx, const struct run_opts *o, const struct due_item *due,
-    size_t n_due, struct state *st)
+run_flows(struct cli_ctx *ctx, const struct run_opts *o, const char *dir,
+    const struct due_item *due, size_t n_due, struct state *st)
 {
-	struct api_client *client = NULL;
+	struct cmd_session sess = { 0 };
 	struct flow_report rep = { 0 };
 	struct flow_config cfg;
 	struct flow_job *jobs;
 	size_t i;
 	int r, ret;
 
-	jobs = calloc(n_due, sizeof(*jobs));
+	jobs = calloc(n_due ? n_due : 1, sizeof(*jobs));
 	if (jobs == NULL)
 		return EXIT_OSERR;
 	for (i = 0; i < n_due; i++) {
 		jobs[i].entry = due[i].entry;
 		jobs[i].slot = due[i].slot;
 	}
-	ret = cmd_api_open(ctx, o->dry_run, &client);
-	if (ret != EXIT_OK) {
-		if (o->dry_run) {
-			log_notice("no API token found; not asking the API what the flows would do");
-			ret = EXIT_OK;
-		}
+	ret = cmd_session_open(ctx, dir, n_due > 0, o->dry_run, &sess);
+	if (ret != EXIT_OK)
+		goto out;
+	if (n_due == 0) {
+		ret = sess.recover_code;
+		goto out;
+	}
+	if (sess.client == NULL) {
+		log_notice("no API token found; not asking the API what the flows would do");
 		goto out;
 	}
 	cmd_flow_config(ctx, o->jobs, o->dry_run, &cfg);
+	cmd_session_hooks(&sess, &cfg);
 	cfg.stop = cmd_stop_flag();
-	r = flow_run(client, &cfg, jobs, n_due, &rep);
+	r = flow_run(sess.client, &cfg, jobs, n_due, &rep);
 	if (r < 0) {
 		log_errno(r, "the snapshot flows did not run");
 		ret = cli_exit_code(r);
@@ -185,6 +190,8 @@ run_flows(struct cli_ctx *ctx, const struct run_opts *o, const struct due_item *
 	}
 	cmd_print_report(&rep, o->dry_run);
 	ret = cmd_report_exit(&rep);
+	if (ret == EXIT_OK)
+		ret = sess.recover_code;
 	if (*cfg.stop) {
 		log_warn("stopped by a signal; droplets it powered off were powered back on");
 		ret = EXIT_TEMPFAIL;
@@ -200,7 +207,7 @@ run_flows(struct cli_ctx *ctx, const struct run_opts *o, const struct due_item *
 	}
 out:
 	flow_report_release(&rep);
-	api_client_free(client);
+	cmd_session_close(&sess);
 	free(jobs);
 	return ret;
 }
@@ -363,11 +370,16 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	if (o.dry_run) {
 		print_due(due, n_due, ctx->now, s->n_entries ? s->entries[0].zone : NULL);
 		if (n_due > 0)
-			ret = run_flows(ctx, &o, due, n_due, &st);
+			ret = run_flows(ctx, &o, dir, due, n_due, &st);
 		goto out;
 	}
-	if (n_due > 0)
-		ret = run_flows(ctx, &o, due, n_due, &st);
+	/*
+	 * Open records in the journal mean an interrupted run left droplets
+	 * off: recover them now, even when nothing is due.  Looking costs one
+	 * opendir(), so the minute that finds nothing stays cheap.
+	 */
+	if (n_due > 0 || journal_has_records(dir))
+		ret = run_flows(ctx, &o, dir, due, n_due, &st);
 	dirty = run_update_state(&st, s, ctx->now, &r) || n_due > 0;
 	if (r < 0) {
 		log_errno(r, "cannot update the state");

@@ -28,6 +28,27 @@ int	cmd_load_schedule(const struct cli_ctx *ctx, struct schedule **ret);
 /* The entry's targets as written ("123456 tag:web"), cut to fit SIZE. */
 void	cmd_format_targets(const struct sched_entry *e, char *buf, size_t size);
 
+/* What the commands that change droplets hold while they run. */
+struct cmd_session {
+	struct api_client *client;	/* NULL in a dry run without a token */
+	struct journal *journal;	/* NULL in a dry run */
+	int recover_code;		/* the exit code recovery deserves */
+};
+
+/*
+ * Open the intent journal in STATE_DIR (not in a dry run) and, when this is
+ * the only dosnap running and the journal holds records, the API client to
+ * recover them: power on what an interrupted run left off.  NEED_API opens
+ * the client even without records.  Returns EXIT_OK or an exit code after
+ * saying why; release with cmd_session_close.
+ */
+int	cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api,
+	    bool dry_run, struct cmd_session *s);
+void	cmd_session_close(struct cmd_session *s);
+
+/* Point the flow's intent/progress/done hooks at the session's journal. */
+void	cmd_session_hooks(struct cmd_session *s, struct flow_config *cfg);
+
 /* Write S as a JSON string to F. */
 void	cmd_json_string(FILE *f, const char *s);
 
