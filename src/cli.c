@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "snapshot", cmd_snapshot, "snapshot droplets now, without a schedule" },
 	{ "prune", cmd_prune, "delete old snapshots by count or age" },
 	{ "list", cmd_list, "list the droplets' snapshots (a good first check of the token)" },
+	{ "status", cmd_status, "show interrupted flows and what recovery would do, and each entry's last slot" },
 };
 
 static void

@@ -23,6 +23,7 @@
 #include "dosnap/log.h"
 #include "dosnap/schedule.h"
 #include "dosnap/token.h"
+#include "dosnap/tz.h"
 #include "dosnap/util.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -851,5 +852,115 @@ out:
 	api_droplet_list_free(droplets);
 	api_client_free(client);
 	entry_release(&ce);
+	return ret;
+}
+
+/* --- status -------------------------------------------------------------- */
+
+static int
+status_usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: dosnap status [-f FILE] [--state-dir DIR]\n"
+	    "\n"
+	    "Show the intent journal's open records (droplets an interrupted run powered\n"
+	    "off and has not restored) and, with an API token, what recovery would do;\n"
+	    "then each schedule entry's last slot and its outcome.  Changes nothing.\n");
+	return f == stdout ? EXIT_OK : EXIT_USAGE;
+}
+
+static void
+status_entries(const struct cli_ctx *ctx, const char *dir)
+{
+	struct schedule *s = NULL;
+	struct state st;
+	char *path = NULL;
+	size_t i;
+
+	state_init(&st);
+	if (cmd_load_schedule(ctx, &s) != EXIT_OK)
+		return;
+	if (state_path_for(dir, ctx->schedule_path, &path) == 0)
+		(void)state_load(path, &st, NULL);
+	printf("\nschedule %s, state %s\n", ctx->schedule_path, path != NULL ? path : "?");
+	for (i = 0; i < s->n_entries; i++) {
+		const struct sched_entry *e = &s->entries[i];
+		const struct state_entry *se = state_find(&st, e->id);
+		char when[TZ_RFC3339_MAX] = "never";
+
+		if (se != NULL && se->slot != 0)
+			tz_format_rfc3339(e->zone, se->slot, when);
+		printf("  line %-4u last slot %-25s %s\n", e->line, when,
+		    se == NULL || se->slot == 0 ? "" : se->result == 0 ? "ok" : "failed");
+	}
+	state_release(&st);
+	free(path);
+	schedule_free(s);
+}
+
+int
+cmd_status(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct journal_record *recs = NULL;
+	struct recover_result *res = NULL;
+	struct recover_config rc = { .time_scale = ctx->time_scale, .dry_run = true };
+	struct api_client *client = NULL;
+	char *dir = NULL;
+	size_t i, n = 0;
+	int c, r, ret = EXIT_OK;
+
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		r = cli_common_option(ctx, c, optarg);
+		if (r > 1)
+			return r;
+		if (r == 0)
+			return cli_usage_error("status", "unknown option '%s'", argv[optind - 1]);
+	}
+	if (ctx->want_help)
+		return status_usage(stdout);
+	if (optind < argc)
+		return cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
+	r = state_dir_resolve(ctx->state_dir, &dir);
+	if (r < 0) {
+		log_error("cannot choose a state directory; name one with --state-dir");
+		return EXIT_CANTCREAT;
+	}
+	r = journal_peek(dir, &recs, &n);
+	if (r < 0) {
+		log_errno(r, "cannot read the intent journal in '%s/journal'", dir);
+		ret = EXIT_CANTCREAT;
+		goto out;
+	}
+	printf("state directory %s\n", dir);
+	if (n == 0) {
+		printf("intent journal: no open records: every droplet dosnap powered off was "
+		    "restored\n");
+	} else {
+		printf("intent journal: %zu open record%s\n", n, n == 1 ? "" : "s");
+		if (cmd_api_open(ctx, true, &client) == EXIT_OK &&
+		    recover_run(client, NULL, &rc, recs, n, &res) == 0) {
+			for (i = 0; i < n; i++)
+				printf("  droplet %" PRId64 " (%s) slot snapshot '%s': %s\n",
+				    recs[i].droplet_id, recs[i].name[0] ? recs[i].name : "?",
+				    recs[i].snapshot, res[i].message);
+		} else {
+			for (i = 0; i < n; i++)
+				printf("  droplet %" PRId64 " (%s) slot snapshot '%s'%s: the next run "
+				    "powers it on if it is off\n", recs[i].droplet_id,
+				    recs[i].name[0] ? recs[i].name : "?", recs[i].snapshot,
+				    recs[i].action_id ? ", snapshot action started" : "");
+			printf("  (no API token: not asking the API where each flow stopped)\n");
+		}
+	}
+	status_entries(ctx, dir);
+out:
+	free(res);
+	free(recs);
+	api_client_free(client);
+	free(dir);
 	return ret;
 }

@@ -356,3 +356,22 @@ journal_has_records(const char *state_dir)
 	closedir(d);
 	return found;
 }
+
+int
+journal_peek(const char *state_dir, struct journal_record **ret, size_t *ret_n)
+{
+	struct journal j = { .lock_fd = -1 };
+	int r;
+
+	j.dir = str_printf("%s/journal", state_dir);
+	if (j.dir == NULL)
+		return -ENOMEM;
+	r = journal_list(&j, ret, ret_n);
+	free(j.dir);
+	if (r == -ENOENT) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	return r;
+}

@@ -95,5 +95,6 @@ int	cmd_run(struct cli_ctx *ctx, int argc, char **argv);
 int	cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv);
 int	cmd_prune(struct cli_ctx *ctx, int argc, char **argv);
 int	cmd_list(struct cli_ctx *ctx, int argc, char **argv);
+int	cmd_status(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

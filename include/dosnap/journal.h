@@ -57,6 +57,12 @@ int	journal_remove(struct journal *j, int64_t droplet_id);
  */
 int	journal_list(struct journal *j, struct journal_record **ret, size_t *ret_n);
 
+/*
+ * As journal_list for the journal in STATE_DIR, without taking its lock or
+ * creating anything: for `dosnap status`.  No journal is no records.
+ */
+int	journal_peek(const char *state_dir, struct journal_record **ret, size_t *ret_n);
+
 /* Parse one record file's TEXT (LEN bytes) into *ret; -EBADMSG if damaged. */
 int	journal_parse(const char *text, size_t len, struct journal_record *ret);
 
