@@ -14,7 +14,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -676,7 +675,9 @@ jint_value(const cJSON *v, int64_t *ret)
 	if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
 
-		if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
+		/* No libm: the dosnap binary does not link it.  The range test also rejects NaN. */
+		if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) ||
+		    (double)(int64_t)d != d)
 			return false;
 		*ret = (int64_t)d;
 		return true;
@@ -897,7 +898,7 @@ decode_snapshot(const cJSON *o, bool droplet_list, struct api_snapshot *s)
 	else if (cJSON_IsString(v) && strcmp(v->valuestring, "backup") == 0)
 		s->type = API_SNAPSHOT_TYPE_BACKUP;
 	v = jget(o, "size_gigabytes");
-	if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble >= 0)
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e15)
 		s->size_gigabytes = v->valuedouble;
 	s->min_disk_size = jint(o, "min_disk_size", 0);
 	r = jstrv(o, "tags", &s->tags, &s->n_tags);
