@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dosnap/api.h"
 #include "mockutil.h"
@@ -17,6 +18,15 @@
 #define VOLSNAP_ID "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 
 /* --- helpers ------------------------------------------------------------- */
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static struct mock *
 start_mock(const char *fixture, unsigned droplets)
@@ -726,12 +736,16 @@ START_TEST(test_post_not_sent_retry)
 	struct api_client *c = client_for(m);
 	struct api_error err;
 	struct api_action *a = NULL;
+	int64_t start;
 	int r;
 
 	/* A 429 means the request was refused, not processed: retried without looking. */
 	add_fault(m, "kind=429,once,retry-after=1,method=POST,path=/v2/droplets/1001/actions");
+	start = now_ms();
 	r = api_post_droplet_action(c, 1001, "power_off", NULL, &a, NULL, &err);
 	ck_assert_msg(r == 0, "%s", fmt_err(&err));
+	/* retry-after: 1 is honoured although the backoff alone would be 20 ms. */
+	ck_assert_int_ge(now_ms() - start, 950);
 	ck_assert_uint_eq(mock_request_count(m, "POST", "/v2/droplets/1001/actions", 0), 2);
 	ck_assert_uint_eq(mock_request_count(m, "GET", "/v2/droplets/1001/actions", 0), 0);
 	ck_assert_uint_eq(mock_action_count(m, 1001, "power_off", NULL), 1);
@@ -975,6 +989,38 @@ START_TEST(test_pacing_burst_429)
 }
 END_TEST
 
+START_TEST(test_pacing_own_budget)
+{
+	struct mock *m = start_mock("basic.json", 0);
+	struct api_config cfg;
+	struct api_client *c;
+	struct counter k = { 0 };
+	int64_t start;
+	long next;
+	int i;
+
+	/* Our own per-minute budget: the fourth request waits for the first to age out. */
+	test_config(&cfg, m);
+	cfg.rate_per_minute = 3;
+	cfg.retry_max_total_ms = 120000;
+	c = new_client(&cfg);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(api_get_droplet_async(c, 1001, count_cb, &k, NULL), 0);
+	start = now_ms();
+	while (k.done < 3 && now_ms() - start < 5000)
+		ck_assert_int_ge(api_client_run(c, 100), 0);
+	ck_assert_int_eq(api_client_run(c, 300), 0);
+	ck_assert_int_eq(k.ok, 3);
+	ck_assert_uint_eq(api_client_pending(c), 1);
+	next = api_client_next_timeout(c);
+	ck_assert_msg(next > 50000 && next <= 60000, "next timeout %ld ms", next);
+	ck_assert_uint_eq(mock_request_count(m, "GET", NULL, 0), 3);
+	api_client_free(c);
+	ck_assert_int_eq(k.done, 4);
+	mock_stop(m);
+}
+END_TEST
+
 /* --- the token never shows ---------------------------------------------------- */
 
 struct capture {
@@ -1175,6 +1221,7 @@ api_suite(void)
 	tcase_add_test(mock, test_body_cap);
 	tcase_add_test(mock, test_pacing_hourly);
 	tcase_add_test(mock, test_pacing_burst_429);
+	tcase_add_test(mock, test_pacing_own_budget);
 	tcase_add_test(mock, test_trace_redacted);
 	tcase_add_test(mock, test_async_loop);
 	suite_add_tcase(s, mock);
