@@ -23,6 +23,10 @@ wipe(void *p, size_t n)
 
 static void
 set_reason(char *reason, size_t reason_size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+set_reason(char *reason, size_t reason_size, const char *fmt, ...)
 {
 	va_list ap;
 
