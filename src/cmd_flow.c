@@ -244,6 +244,108 @@ cmd_report_exit(const struct flow_report *rep)
 	return EXIT_OK;
 }
 
+/* --- notifications ------------------------------------------------------- */
+
+/* The scheme and host of URL, for messages: the path may be a secret. */
+static void
+url_host(const char *url, char *buf, size_t size)
+{
+	const char *p = strstr(url, "://");
+	size_t n;
+
+	p = p != NULL ? p + 3 : url;
+	n = strcspn(p, "/?#");
+	snprintf(buf, size, "%.*s%.*s/...", (int)(p - url), url, (int)n, p);
+}
+
+static void
+ping(struct api_client *c, const char *url, const char *suffix, const char *body)
+{
+	struct api_error err;
+	char full[1100], host[256], ebuf[512];
+	int r;
+
+	snprintf(full, sizeof(full), "%s%s", url, suffix);
+	r = api_ping(c, full, body, &err);
+	url_host(url, host, sizeof(host));
+	if (r < 0)
+		log_warn("notify: the ping to %s%s failed (%s); the backup itself is not affected",
+		    host, suffix, api_error_format(&err, ebuf, sizeof(ebuf)));
+	else
+		log_info("notify: pinged %s%s", host, suffix);
+}
+
+static bool
+job_wants(const struct flow_job *job, const char *url, bool global)
+{
+	return global || (job->entry->opts.notify != NULL &&
+	    strcmp(job->entry->opts.notify, url) == 0);
+}
+
+/* The summary a ping carries: one line per droplet of the jobs URL covers. */
+static char *
+notify_body(const struct flow_report *rep, const char *url, bool global, bool *ret_failed)
+{
+	size_t i, cap = 256 + rep->n * 400, len = 0;
+	char *buf = malloc(cap);
+
+	*ret_failed = false;
+	if (buf == NULL)
+		return NULL;
+	buf[0] = '\0';
+	for (i = 0; i < rep->n; i++) {
+		const struct flow_result *r = &rep->results[i];
+		int n;
+
+		if (!job_wants(r->job, url, global))
+			continue;
+		if (r->r < 0)
+			*ret_failed = true;
+		if (r->droplet_id != 0)
+			n = snprintf(buf + len, cap - len, "droplet %" PRId64 " %s: %s, snapshot %s%s%s%s, "
+			    "%.1f s%s%s\n", r->droplet_id, r->droplet_name, result_text(r),
+			    r->snapshot_name[0] ? r->snapshot_name : "-", r->snapshot_id[0] ? " (id " : "",
+			    r->snapshot_id, r->snapshot_id[0] ? ")" : "", r->seconds,
+			    r->r < 0 ? ": " : "", r->r < 0 ? r->error : "");
+		else
+			n = snprintf(buf + len, cap - len, "%s: FAILED: %s\n", r->target, r->error);
+		if (n > 0 && (size_t)n < cap - len)
+			len += (size_t)n;
+	}
+	return buf;
+}
+
+void
+cmd_notify(struct api_client *c, const char *global_url, const struct flow_job *jobs, size_t n,
+    const struct flow_report *rep)
+{
+	size_t i, j;
+
+	if (c == NULL)
+		return;
+	/* Each distinct URL once: the global one, then each entry's own. */
+	for (i = 0; i <= n; i++) {
+		const char *url = i == n ? global_url : jobs[i].entry->opts.notify;
+		bool global = i == n, failed, dup = false;
+		char *body;
+
+		if (url == NULL)
+			continue;
+		for (j = 0; j < i && j < n && !dup; j++)
+			dup = jobs[j].entry->opts.notify != NULL &&
+			    strcmp(jobs[j].entry->opts.notify, url) == 0;
+		if (dup)
+			continue;
+		if (rep == NULL) {
+			ping(c, url, "/start", "dosnap: snapshot run starting\n");
+			continue;
+		}
+		body = notify_body(rep, url, global, &failed);
+		ping(c, url, failed ? "/fail" : "", body != NULL ? body : "");
+		free(body);
+	}
+}
+
 /* --- the journal and recovery ------------------------------------------ */
 
 static int
@@ -469,6 +571,11 @@ cmd_flow_option(struct cli_ctx *ctx, const char *cmd, int c, const char *arg)
 			    arg);
 		ctx->time_scale = v;
 		return 1;
+	case OPT_NOTIFY:
+		if (strncmp(arg, "https://", 8) != 0 && strncmp(arg, "http://", 7) != 0)
+			return cli_usage_error(cmd, "--notify: '%s' is not an http(s) URL", arg);
+		ctx->notify = arg;
+		return 1;
 	case OPT_STOP_TIMEOUT:
 		if (sched_parse_duration(arg, &n) < 0 || n <= 0 || n > 86400)
 			return cli_usage_error(cmd, "--stop-timeout: '%s' is not a duration like "
@@ -484,7 +591,8 @@ cmd_flow_option(struct cli_ctx *ctx, const char *cmd, int c, const char *arg)
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN }, \
 	{ "jobs", required_argument, NULL, OPT_JOBS }, \
 	{ "time-scale", required_argument, NULL, OPT_TIME_SCALE }, \
-	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT }
+	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT }, \
+	{ "notify", required_argument, NULL, OPT_NOTIFY }
 
 static int
 parse_jobs(const char *cmd, const char *arg, int *ret)
@@ -517,6 +625,7 @@ snapshot_usage(FILE *f)
 	    "  --volumes               snapshot attached volumes too\n"
 	    "  --jobs N                droplets at once (default 10)\n"
 	    "  --dry-run               show the requests that would change something; send none\n"
+	    "  --notify URL            ping URL/start, then URL or URL/fail with the summary\n"
 	    "  --token-file FILE, --api-url URL, --cacert FILE, --stop-timeout D,\n"
 	    "  --time-scale F (tests against dosnap-mock: scale every wait)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
@@ -666,8 +775,12 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	cmd_flow_config(ctx, jobs, dry_run, &cfg);
 	cmd_session_hooks(&sess, &cfg);
 	cfg.stop = cmd_stop_flag();
+	if (!dry_run)
+		cmd_notify(sess.client, ctx->notify, &job, 1, NULL);
 	r = prune ? flow_prune(sess.client, &cfg, &job, 1, &rep) :
 	    flow_run(sess.client, &cfg, &job, 1, &rep);
+	if (r == 0 && !dry_run)
+		cmd_notify(sess.client, ctx->notify, &job, 1, &rep);
 	if (r < 0) {
 		log_errno(r, "the %s did not run", cmd);
 		ret = cli_exit_code(r);

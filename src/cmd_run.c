@@ -40,6 +40,8 @@ run_usage(FILE *f)
 	    "              that would change something; send none, touch nothing\n"
 	    "  --jobs N    droplet flows at once (default 10)\n"
 	    "  --stop-timeout D  on SIGTERM/SIGINT, time allowed to power droplets back on (5m)\n"
+	    "  --notify URL  ping URL/start, then URL or URL/fail with the summary\n"
+	    "              (healthchecks.io style; entries may have their own notify=URL)\n"
 	    "  --token-file FILE, --api-url URL, --cacert FILE, --time-scale F (tests)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
@@ -182,7 +184,11 @@ run_flows(struct cli_ctx *ctx, const struct run_opts *o, const char *dir,
 	cmd_flow_config(ctx, o->jobs, o->dry_run, &cfg);
 	cmd_session_hooks(&sess, &cfg);
 	cfg.stop = cmd_stop_flag();
+	if (!o->dry_run)
+		cmd_notify(sess.client, ctx->notify, jobs, n_due, NULL);
 	r = flow_run(sess.client, &cfg, jobs, n_due, &rep);
+	if (r == 0 && !o->dry_run)
+		cmd_notify(sess.client, ctx->notify, jobs, n_due, &rep);
 	if (r < 0) {
 		log_errno(r, "the snapshot flows did not run");
 		ret = cli_exit_code(r);
@@ -268,6 +274,7 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ "time-scale", required_argument, NULL, OPT_TIME_SCALE },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+		{ "notify", required_argument, NULL, OPT_NOTIFY },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o = { .jobs = 10 };

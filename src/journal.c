@@ -332,7 +332,8 @@ journal_list(struct journal *j, struct journal_record **ret, size_t *ret_n)
 		free(recs);
 		return r;
 	}
-	qsort(recs, n, sizeof(*recs), record_cmp);
+	if (n > 1)
+		qsort(recs, n, sizeof(*recs), record_cmp);
 	*ret = recs;
 	*ret_n = n;
 	return 0;

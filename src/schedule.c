@@ -93,7 +93,7 @@ static const struct nickname nicknames[] = {
 
 static const char *const option_names[] = {
 	"keep", "max-age", "power", "shutdown-timeout", "timeout", "name",
-	"catchup", "volumes",
+	"catchup", "volumes", "notify",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -864,7 +864,8 @@ option_duration(struct parser *p, const struct tok *t, const char *key, const ch
  * Grammar:
  *	option := key "=" value
  *	key    := keep | max-age | power | shutdown-timeout | timeout | name |
- *	          catchup | volumes
+ *	          catchup | volumes | notify
+ *	notify := ("https://" / "http://") 1*urlchar	; at most 1024 bytes
  * SEEN tracks which keys were given, to refuse repeats.
  */
 static int
@@ -887,7 +888,7 @@ parse_option(struct parser *p, const struct tok *t, struct sched_opts *o, unsign
 			snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
 		else
 			snprintf(hint, sizeof(hint),
-			    "options are keep, max-age, power, shutdown-timeout, timeout, name, catchup and volumes");
+			    "options are keep, max-age, power, shutdown-timeout, timeout, name, catchup, volumes and notify");
 		diag_add(p, t->col, hint, "unknown option '%.*s'",
 		    (int)(klen > MAX_QUOTE ? MAX_QUOTE : klen), t->s);
 		return -EINVAL;
@@ -937,6 +938,29 @@ parse_option(struct parser *p, const struct tok *t, struct sched_opts *o, unsign
 			    (int)(vlen > MAX_QUOTE ? MAX_QUOTE : vlen), v);
 			return -EINVAL;
 		}
+	} else if (strcmp(key, "notify") == 0) {
+		size_t i;
+
+		if (vlen > 1024 || !((vlen > 8 && memcmp(v, "https://", 8) == 0) ||
+		    (vlen > 7 && memcmp(v, "http://", 7) == 0))) {
+			diag_add(p, t->col, "a ping URL looks like https://hc-ping.com/UUID",
+			    "notify must be an http(s) URL of at most 1024 bytes, not '%.*s'",
+			    (int)(vlen > MAX_QUOTE ? MAX_QUOTE : vlen), v);
+			return -EINVAL;
+		}
+		for (i = 0; i < vlen; i++) {
+			if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) {
+				diag_add(p, t->col + (unsigned)(klen + 1 + i), NULL,
+				    "notify URL has a character a URL cannot hold; percent-encode it");
+				return -EINVAL;
+			}
+		}
+		free(o->notify);
+		o->notify = strndup(v, vlen);
+		if (o->notify == NULL) {
+			p->oom = true;
+			return -ENOMEM;
+		}
 	} else {
 		if (check_template(p, v, vlen, t->col + (unsigned)klen + 1) < 0)
 			return -EINVAL;
@@ -976,10 +1000,12 @@ sched_entry_release(struct sched_entry *e)
 		free(e->targets[i].value);
 	free(e->targets);
 	free(e->opts.name_template);
+	free(e->opts.notify);
 	e->text = NULL;
 	e->targets = NULL;
 	e->n_targets = 0;
 	e->opts.name_template = NULL;
+	e->opts.notify = NULL;
 }
 
 /* FNV-1a 64 of the zone name, a newline and TEXT with blank runs folded to one space. */

@@ -455,6 +455,17 @@ int	api_delete_volume_snapshot_async(struct api_client *c, const char *id,
 int	api_delete_volume_snapshot(struct api_client *c, const char *id,
 	    struct api_error *err);
 
+/*
+ * POST BODY (text) to URL, a monitoring service's ping address in the style
+ * of healthchecks.io.  Never sends the token or the API's headers; https is
+ * verified (with the client's cacert), plain http is allowed since nothing
+ * secret goes.  Blocking, two tries, 10 s each at most.  Returns 0 on a 2xx,
+ * -EIO when no answer came, -EPROTO for another status, -EINVAL for a URL
+ * that is not http(s).
+ */
+int	api_ping(struct api_client *c, const char *url, const char *body,
+	    struct api_error *err);
+
 /* --- decoding, exposed for tests and the fuzzer --------------------------- */
 
 enum api_body_kind {

@@ -34,6 +34,7 @@ struct cli_ctx {
 	bool want_help;			/* --help was given */
 	double time_scale;		/* --time-scale (tests against the mock); 0: 1 */
 	long stop_timeout_s;		/* --stop-timeout; 0: 300 */
+	const char *notify;		/* --notify URL, or NULL */
 };
 
 /* Run dosnap with ARGV; returns the process's exit code. */
@@ -56,6 +57,7 @@ enum {
 	OPT_JSON,
 	OPT_TIME_SCALE,		/* the commands that run flows (see cmd_flow_option) */
 	OPT_STOP_TIMEOUT,
+	OPT_NOTIFY,
 	OPT_CMD_BASE = 1100,	/* commands number their own options from here */
 };
 

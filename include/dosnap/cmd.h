@@ -49,6 +49,17 @@ void	cmd_session_close(struct cmd_session *s);
 /* Point the flow's intent/progress/done hooks at the session's journal. */
 void	cmd_session_hooks(struct cmd_session *s, struct flow_config *cfg);
 
+/*
+ * Healthchecks-style pings: with REP NULL, "URL/start" for the run
+ * beginning; else "URL" when every droplet the URL covers succeeded,
+ * "URL/fail" otherwise, with the summary as the body.  GLOBAL_URL (--notify)
+ * covers every job; an entry's notify= covers its own.  Each distinct URL
+ * is pinged once.  A failed ping is logged as a warning and nothing more.
+ */
+struct flow_job;
+void	cmd_notify(struct api_client *c, const char *global_url, const struct flow_job *jobs,
+	    size_t n, const struct flow_report *rep);
+
 /* Write S as a JSON string to F. */
 void	cmd_json_string(FILE *f, const char *s);
 

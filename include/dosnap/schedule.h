@@ -42,6 +42,7 @@ struct sched_opts {
 	char *name_template;		/* NULL: "dosnap-{name}-{slot}" */
 	int64_t catchup;		/* 86400; 0: only the current minute */
 	bool volumes;			/* false */
+	char *notify;			/* NULL: no pings; else a healthchecks-style URL */
 };
 
 #define SCHED_DEFAULT_NAME	"dosnap-{name}-{slot}"
