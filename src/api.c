@@ -2049,7 +2049,11 @@ req_requeue(struct req *q, int64_t now, long delay)
 static void
 describe_failure(const struct api_error *err, char *buf, size_t size)
 {
-	if (err->http_status > 0)
+	/* A 2xx that failed is a body that could not be read: say so, not "200". */
+	if (err->http_status >= 200 && err->http_status < 300)
+		snprintf(buf, size, "HTTP %ld, but %s", err->http_status,
+		    err->message[0] != '\0' ? err->message : "the answer could not be read");
+	else if (err->http_status > 0)
 		snprintf(buf, size, "HTTP %ld%s%s", err->http_status,
 		    err->id[0] != '\0' ? " " : "", err->id);
 	else
@@ -2100,8 +2104,13 @@ adopt_begin(struct req *q, int r, const struct api_error *err, int64_t now, long
 	q->attempts = 0;
 	q->phase = PH_ADOPT;
 	q->adopt_deadline = now + delay + c->retry_max_total_ms;
-	trace_event(c, "%s %s: %s; checking whether it took effect before sending it again",
-	    err->method, err->path, err->http_status > 0 ? "server error" : "no answer");
+	{
+		char why[384];
+
+		describe_failure(err, why, sizeof(why));
+		trace_event(c, "%s %s: %s; checking whether it took effect before sending it again",
+		    err->method, err->path, why);
+	}
 	req_requeue(q, now, delay);
 }
 

@@ -395,6 +395,8 @@ cmd_session_hooks(struct cmd_session *s, struct flow_config *cfg)
 	cfg->hooks.progress = hook_progress;
 	cfg->hooks.done = hook_done;
 	cfg->hooks.userdata = s->journal;
+	cfg->was_active_ids = s->waiting;
+	cfg->n_was_active_ids = s->n_waiting;
 }
 
 /* Log what recovery found and did; returns the exit code it deserves. */
@@ -467,7 +469,13 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 			log_errno(r, "cannot recover the journal's records");
 			s->recover_code = EXIT_TEMPFAIL;
 		} else {
+			size_t i;
+
 			s->recover_code = report_recovery(res, n);
+			s->waiting = calloc(n, sizeof(*s->waiting));
+			for (i = 0; s->waiting != NULL && i < n; i++)
+				if (res[i].outcome == RECOVER_WAITING && res[i].rec.was_active)
+					s->waiting[s->n_waiting++] = res[i].rec.droplet_id;
 		}
 		free(res);
 	}
@@ -482,6 +490,7 @@ cmd_session_close(struct cmd_session *s)
 {
 	api_client_free(s->client);
 	journal_close(s->journal);
+	free(s->waiting);
 	memset(s, 0, sizeof(*s));
 }
 

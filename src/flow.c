@@ -90,6 +90,7 @@ struct flow {
 
 	int64_t t0, step_t0, deadline, hard_deadline;
 	bool powered_off;			/* we may have changed its power */
+	bool seen_off;				/* a status answer said "off" */
 	bool poweroff_phase;
 	bool snapshot_ok;
 	bool timeout_reported;
@@ -354,6 +355,11 @@ step_poweroff(struct flow *f)
 static void
 step_snapshot(struct flow *f)
 {
+	if (f->e->stopping) {
+		fail(f, -EINTR, true, "stopped by a signal before the snapshot; restoring its power");
+		go_restore(f);
+		return;
+	}
 	f->state = FS_SNAPSHOT;
 	f->step_t0 = mono_ms();
 	send_action(f, "snapshot", f->snap_name);
@@ -653,11 +659,15 @@ static void
 on_droplet_status(struct flow *f, enum api_droplet_status st)
 {
 	f->status = st;
+	if (st == API_DROPLET_OFF)
+		f->seen_off = true;
 	if (st == f->want) {
 		f->wait = W_NONE;
 		if (f->state == FS_WAIT_OFF) {
 			emit(f, FLOW_INFO, false, "off after %.1f s", since_s(f->step_t0));
 			if (f->e->stopping) {
+				fail(f, -EINTR, true, "stopped by a signal before the snapshot; "
+				    "restoring its power");
 				go_restore(f);
 				return;
 			}
@@ -892,8 +902,13 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		if (rp->droplet != NULL && rp->r == 0) {
 			/* The look before power_on. */
 			f->status = rp->droplet->status;
+			if (f->status == API_DROPLET_OFF)
+				f->seen_off = true;
 			if (f->status == API_DROPLET_ACTIVE) {
-				emit(f, FLOW_INFO, false, "active again (the service powered it on)");
+				if (f->seen_off)
+					emit(f, FLOW_INFO, false, "active again (the service powered it on)");
+				else
+					emit(f, FLOW_INFO, false, "still active: it never went off");
 				restored(f);
 				return;
 			}
@@ -1643,10 +1658,18 @@ engine_run(struct api_client *c, const struct flow_config *cfg, const struct flo
 	for (i = 0; i < e.n_flows; i++) {
 		struct flow *f = &e.flows[i];
 		struct flow_result *res = &e.results[base + i];
+		size_t k;
 
 		f->res = res;
 		res->droplet_id = f->id;
 		res->before = f->status;
+		/* Off only because a run that died powered it off: it was active. */
+		for (k = 0; k < cfg->n_was_active_ids; k++) {
+			if (cfg->was_active_ids[k] == f->id) {
+				res->before = API_DROPLET_ACTIVE;
+				f->powered_off = true;
+			}
+		}
 		snprintf(res->droplet_name, sizeof(res->droplet_name), "%s", f->name);
 		snprintf(res->snapshot_name, sizeof(res->snapshot_name), "%s",
 		    prune_only ? "" : f->snap_name);

@@ -61,9 +61,14 @@ set(struct recover_result *res, enum recover_outcome o, bool transient, const ch
 	va_end(ap);
 }
 
-/* Is a snapshot of this droplet still running?  1 yes, 0 no, <0 unknown. */
+/*
+ * Is an action of this droplet still running (the snapshot, or a shutdown
+ * the dead run sent)?  1 yes, 0 no, <0 unknown.  Until it ends, the
+ * droplet's status says nothing settled: a shutdown in flight shows
+ * "active" and turns "off" a moment later.
+ */
 static int
-snapshot_in_progress(struct api_client *c, const struct journal_record *rec,
+action_in_progress(struct api_client *c, const struct journal_record *rec,
     struct api_error *err, int64_t *ret_action)
 {
 	struct api_action_list *l = NULL;
@@ -76,11 +81,12 @@ snapshot_in_progress(struct api_client *c, const struct journal_record *rec,
 		if (r < 0)
 			return r;
 		r = a->status == API_ACTION_IN_PROGRESS;
-		*ret_action = rec->action_id;
 		api_action_free(a);
-		return r;
+		if (r) {
+			*ret_action = rec->action_id;
+			return 1;
+		}
 	}
-	/* Killed between the POST and its record: the droplet's actions tell. */
 	r = api_list_droplet_actions(c, rec->droplet_id, 20, &l, err);
 	if (r < 0)
 		return r;
@@ -121,6 +127,20 @@ recover_one(struct api_client *c, struct journal *j, const struct recover_config
 		    "cannot look it up: %s", api_error_format(&err, ebuf, sizeof(ebuf)));
 		return 0;
 	}
+	busy = action_in_progress(c, rec, &err, &action);
+	if (busy < 0) {
+		set(res, RECOVER_FAILED, true, "cannot see its actions: %s",
+		    api_error_format(&err, ebuf, sizeof(ebuf)));
+		api_droplet_free(d);
+		return 0;
+	}
+	if (busy) {
+		set(res, RECOVER_WAITING, true, "%s, with action %" PRId64 " still in progress; "
+		    "its power is restored once that ends", api_droplet_status_name(d->status),
+		    action);
+		api_droplet_free(d);
+		return 0;
+	}
 	if (!rec->was_active || d->status == API_DROPLET_ACTIVE) {
 		set(res, RECOVER_ALREADY, false, "%s, as before; nothing to do",
 		    api_droplet_status_name(d->status));
@@ -130,17 +150,6 @@ recover_one(struct api_client *c, struct journal *j, const struct recover_config
 		return 0;
 	}
 	api_droplet_free(d);
-	busy = snapshot_in_progress(c, rec, &err, &action);
-	if (busy < 0) {
-		set(res, RECOVER_FAILED, true, "cannot see its actions: %s",
-		    api_error_format(&err, ebuf, sizeof(ebuf)));
-		return 0;
-	}
-	if (busy) {
-		set(res, RECOVER_WAITING, true, "off, with action %" PRId64 " still in progress; "
-		    "it is powered on once that ends (a later run does it)", action);
-		return 0;
-	}
 	if (cfg->dry_run) {
 		set(res, RECOVER_PLANNED, false, "off but was active: would send power_on");
 		return 0;

@@ -1225,7 +1225,7 @@ END_TEST
  * droplet up and takes "active" for the service having powered it on.
  * A user reading the log believes the droplet went down and came back.
  */
-START_TEST(bug_never_off_reported_as_powered_on)
+START_TEST(test_never_off_not_reported_as_powered_on)
 {
 	struct t t;
 	struct tu_result res;
@@ -1246,7 +1246,7 @@ flow_suite(void)
 {
 	Suite *s = suite_create("flow");
 	TCase *tc = tcase_create("flow");
-	TCase *bugs = tcase_create("known_bugs");
+	TCase *bugs = tcase_create("regressions");
 
 	tcase_set_timeout(tc, 60);
 	tcase_set_timeout(bugs, 60);
@@ -1276,7 +1276,7 @@ flow_suite(void)
 	tcase_add_test(tc, test_token_wrong);
 	tcase_add_loop_test(tc, test_token_never_shown, 0, 2);
 	tcase_add_test(tc, test_list);
-	tcase_add_test(bugs, bug_never_off_reported_as_powered_on);
+	tcase_add_test(bugs, test_never_off_not_reported_as_powered_on);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, bugs);
 	return s;

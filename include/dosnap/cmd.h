@@ -33,6 +33,8 @@ struct cmd_session {
 	struct api_client *client;	/* NULL in a dry run without a token */
 	struct journal *journal;	/* NULL in a dry run */
 	int recover_code;		/* the exit code recovery deserves */
+	int64_t *waiting;		/* droplets recovery left off: snapshot in progress */
+	size_t n_waiting;
 };
 
 /*
@@ -46,7 +48,10 @@ int	cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need
 	    bool dry_run, struct cmd_session *s);
 void	cmd_session_close(struct cmd_session *s);
 
-/* Point the flow's intent/progress/done hooks at the session's journal. */
+/*
+ * Point the flow's intent/progress/done hooks at the session's journal, and
+ * tell it which droplets recovery left off for it to restore.
+ */
 void	cmd_session_hooks(struct cmd_session *s, struct flow_config *cfg);
 
 /*

@@ -69,6 +69,13 @@ struct flow_config {
 	flow_event_fn event;
 	void *event_userdata;
 	struct flow_hooks hooks;
+	/*
+	 * Droplets an interrupted run powered off and recovery could not yet
+	 * restore (a snapshot still in progress): their state before is
+	 * "active" whatever they show now, and their power is restored.
+	 */
+	const int64_t *was_active_ids;
+	size_t n_was_active_ids;
 	volatile sig_atomic_t *stop;	/* when it becomes non-zero: start nothing new,
 					   bring every droplet back, within stop_timeout_s */
 	long stop_timeout_s;		/* 0: 300 */

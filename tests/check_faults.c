@@ -1,0 +1,364 @@
+/* check_faults: the flow under every fault at every request position, and killed at random moments. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mockutil.h"
+#include "suites.h"
+#include "testutil.h"
+
+#define SLOT_NOW	"2026-11-26T03:30:10Z"
+#define SLOT_SUFFIX	"-20261126T0330Z"
+
+/* --- helpers ------------------------------------------------------------- */
+
+/* How many of droplet ID's snapshots carry the slot's name. */
+static int
+slot_snapshots(struct mock *m, int64_t id)
+{
+	struct mock_snapshot snaps[64];
+	int n, i, count = 0;
+
+	n = mock_droplet_snapshots(m, id, snaps, 64);
+	ck_assert_int_ge(n, 0);
+	for (i = 0; i < n && i < 64; i++)
+		if (strstr(snaps[i].name, SLOT_SUFFIX) != NULL)
+			count++;
+	return count;
+}
+
+static void
+droplet_status(struct mock *m, int64_t id, char *buf, size_t size)
+{
+	struct mock_droplet_info info;
+
+	ck_assert_int_eq(mock_droplet_get(m, id, &info), 0);
+	snprintf(buf, size, "%s", info.status);
+}
+
+/* Write a one-entry schedule for IDS into DIR; returns its path (malloc'd). */
+static char *
+write_schedule(const char *dir, const char *targets)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "CRON_TZ=UTC\n30 3 * * * %s keep=5\n", targets);
+	return tu_write(dir, "schedule", text);
+}
+
+/* --- the fault matrix ---------------------------------------------------- */
+
+static const struct {
+	const char *spec;	/* a fault, without its position */
+	const char *cause;	/* what the -v log must say about it */
+} kinds[] = {
+	{ "kind=500", "500" },
+	{ "kind=502", "502" },
+	{ "kind=503", "503" },
+	{ "kind=429,retry-after=1", "429" },
+	{ "kind=reset", NULL },	/* libcurl may retry a dead connection itself */
+	{ "kind=stall,stall-ms=2500", "timed out" },
+	{ "kind=malformed", "JSON" },
+};
+
+#define POSITIONS 10	/* a one-droplet power-off flow makes about ten requests */
+
+struct scenario_result {
+	char name[128];
+	char problem[512];
+};
+
+/*
+ * One scenario: droplet 1001 (active) of basic.json, the fault SPEC on the
+ * request at position AFTER (0-based), `dosnap snapshot -v 1001`.  Every
+ * single fault is survivable: retries, adoption of ambiguous POSTs and
+ * polling absorb it, so the run must succeed.
+ */
+static void
+run_scenario(const char *spec, const char *cause, int after, unsigned misbehave,
+    int want_exit, int want_slot_snapshots, const char *want_log, struct scenario_result *out)
+{
+	struct mock_config cfg;
+	struct mock_fault fault;
+	struct mock *m;
+	struct tu_result res;
+	char *dir = tu_mkdtemp(), tok[256], full[256], status[16];
+	const char *argv[] = { "snapshot", "-v", "--api-url", NULL, "--time-scale", "0.01",
+		"--state-dir", dir, "--shutdown-timeout", "20s", "--now", SLOT_NOW, "1001", NULL };
+	const char *env[] = { tok, NULL };
+	int n;
+
+	mu_config(&cfg, "basic.json");
+	m = mu_start(&cfg);
+	mock_droplet_set_misbehaviour(m, 1001, misbehave);
+	if (spec != NULL) {
+		if (after >= 0)
+			snprintf(full, sizeof(full), "%s,after=%d,once", spec, after);
+		else
+			snprintf(full, sizeof(full), "%s,once", spec);
+		ck_assert_int_eq(mock_fault_parse(full, &fault), 0);
+		ck_assert_int_eq(mock_add_fault(m, &fault), 0);
+	}
+	argv[3] = mock_url(m);
+	snprintf(tok, sizeof(tok), "DO_TOKEN=%s", mock_token(m));
+	tu_run_dosnap(argv, env, &res);
+
+	out->problem[0] = '\0';
+	droplet_status(m, 1001, status, sizeof(status));
+	n = slot_snapshots(m, 1001);
+	if (strcmp(status, "active") != 0)
+		snprintf(out->problem, sizeof(out->problem), "droplet left '%s'", status);
+	else if (n != want_slot_snapshots)
+		snprintf(out->problem, sizeof(out->problem), "%d snapshots for the slot, want %d",
+		    n, want_slot_snapshots);
+	else if (res.status != want_exit)
+		snprintf(out->problem, sizeof(out->problem), "exit %d, want %d", res.status,
+		    want_exit);
+	else if (strstr(res.err, "droplet 1001 (alpha)") == NULL)
+		snprintf(out->problem, sizeof(out->problem), "the log does not name the droplet");
+	else if (want_log != NULL && strstr(res.err, want_log) == NULL)
+		snprintf(out->problem, sizeof(out->problem), "the log does not say '%s'", want_log);
+	else if (cause != NULL &&
+	    strstr(res.err, cause) == NULL && spec != NULL) {
+		/* The fault may have hit a request that was not made (fewer polls). */
+		size_t i, fired = 0, total = mock_request_count(m, NULL, NULL, 0);
+		struct mock_request rq;
+
+		for (i = 0; i < total; i++)
+			if (mock_request_get(m, i, &rq) == 0 && rq.fault[0] != '\0')
+				fired++;
+		if (fired > 0)
+			snprintf(out->problem, sizeof(out->problem), "the log does not name the "
+			    "cause ('%s')", cause);
+	}
+	if (out->problem[0] != '\0') {
+		size_t len = strlen(out->problem);
+
+		snprintf(out->problem + len, sizeof(out->problem) - len, "; stderr: %.300s", res.err);
+	}
+	tu_result_release(&res);
+	mock_stop(m);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+START_TEST(test_fault_matrix)
+{
+	struct scenario_result r;
+	char failures[8192] = "";
+	size_t k, ran = 0, failed = 0;
+	int pos;
+
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		for (pos = 0; pos < POSITIONS; pos++) {
+			snprintf(r.name, sizeof(r.name), "%s at request %d", kinds[k].spec, pos);
+			run_scenario(kinds[k].spec, kinds[k].cause, pos, 0, 0, 1, NULL, &r);
+			ran++;
+			if (r.problem[0] != '\0') {
+				size_t len = strlen(failures);
+
+				failed++;
+				snprintf(failures + len, sizeof(failures) - len, "\n  %s: %s", r.name,
+				    r.problem);
+			}
+		}
+	}
+	/* The behaviours that are not one failed request. */
+	run_scenario(NULL, NULL, 0, MOCK_MISBEHAVE_IGNORE_SHUTDOWN, 0, 1, "sending power_off", &r);
+	ran++;
+	if (r.problem[0] != '\0') {
+		failed++;
+		snprintf(failures + strlen(failures), sizeof(failures) - strlen(failures),
+		    "\n  ignored shutdown: %s", r.problem);
+	}
+	run_scenario(NULL, NULL, 0, MOCK_MISBEHAVE_ACTIONS_ERROR, 75, 0, "still active after power_off", &r);
+	ran++;
+	if (r.problem[0] != '\0') {
+		failed++;
+		snprintf(failures + strlen(failures), sizeof(failures) - strlen(failures),
+		    "\n  errored actions: %s", r.problem);
+	}
+	/* power_on failing once: a 500 on the third action POST. */
+	run_scenario("kind=500,method=POST,path=/v2/droplets/1001/actions,after=2", "500", -1, 0, 0,
+	    1, NULL, &r);
+	ran++;
+	if (r.problem[0] != '\0') {
+		failed++;
+		snprintf(failures + strlen(failures), sizeof(failures) - strlen(failures),
+		    "\n  power_on failing once: %s", r.problem);
+	}
+	printf("fault matrix: %zu scenarios ran, %zu failed%s\n", ran, failed, failures);
+	fflush(stdout);
+	ck_assert_msg(failed == 0, "%zu of %zu fault scenarios failed (listed above)", failed, ran);
+	ck_assert_uint_ge(ran, 60);
+}
+END_TEST
+
+/* --- killed at random moments ---------------------------------------------- */
+
+#define KILL_DROPLETS	10
+#define KILL_ROUNDS	25
+
+static const char *kill_targets =
+    "100000001 100000002 100000003 100000004 100000005 "
+    "100000006 100000007 100000008 100000009 100000010";
+
+/* Start `dosnap run` for the slot; returns its pid.  Output goes to /dev/null. */
+static pid_t
+start_run(struct mock *m, const char *schedule, const char *state_dir)
+{
+	char tok[256];
+	pid_t pid;
+
+	snprintf(tok, sizeof(tok), "DO_TOKEN=%s", mock_token(m));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		const char *argv[] = { tu_dosnap_bin(), "run", "-f", schedule, "--state-dir",
+			state_dir, "--now", SLOT_NOW, "--api-url", mock_url(m), "--time-scale", "0.01",
+			NULL };
+		const char *env[] = { "PATH=/usr/bin:/bin", "TZ=UTC", tok, NULL };
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		execve(argv[0], (char *const *)argv, (char *const *)env);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int
+wait_status(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		ck_assert_int_eq(errno, EINTR);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void
+sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The end state every interruption must lead to, once the runs are done. */
+static void
+check_end_state(struct mock *m, int round, const char *what)
+{
+	int64_t id;
+
+	for (id = 100000001; id <= 100000000 + KILL_DROPLETS; id++) {
+		char status[16];
+		bool was_off = id == 100000003 || id == 100000007;
+
+		droplet_status(m, id, status, sizeof(status));
+		ck_assert_msg(strcmp(status, was_off ? "off" : "active") == 0,
+		    "%s round %d: droplet %lld is %s, was %s before", what, round, (long long)id,
+		    status, was_off ? "off" : "active");
+		ck_assert_msg(slot_snapshots(m, id) == 1, "%s round %d: droplet %lld has %d "
+		    "snapshots for the slot", what, round, (long long)id, slot_snapshots(m, id));
+	}
+}
+
+static void
+kill_rounds(int sig)
+{
+	struct mock_config cfg;
+	struct mock *m;
+	char *dir = tu_mkdtemp(), *sched, state[4096];
+	long full_us, delay;
+	struct timespec t0, t1;
+	int round, rc, reruns;
+	unsigned seed = 20261126;
+	pid_t pid;
+
+	mu_config(&cfg, NULL);
+	cfg.droplets = KILL_DROPLETS;
+	m = mu_start(&cfg);
+	sched = write_schedule(dir, kill_targets);
+
+	/* How long an undisturbed run takes: the window to kill in. */
+	snprintf(state, sizeof(state), "%s/state-probe", dir);
+	mock_droplet_set_status(m, 100000003, "off");
+	mock_droplet_set_status(m, 100000007, "off");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = wait_status(start_run(m, sched, state));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_eq(rc, 0);
+	check_end_state(m, -1, "undisturbed");
+	full_us = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+
+	for (round = 0; round < KILL_ROUNDS; round++) {
+		ck_assert_int_eq(mock_reset(m), 0);
+		mock_droplet_set_status(m, 100000003, "off");
+		mock_droplet_set_status(m, 100000007, "off");
+		snprintf(state, sizeof(state), "%s/state-%d", dir, round);
+		delay = (long)(rand_r(&seed) % (unsigned)(full_us > 0 ? full_us : 1));
+		pid = start_run(m, sched, state);
+		sleep_us(delay);
+		kill(pid, sig);
+		rc = wait_status(pid);
+		if (sig == SIGTERM)
+			/* Stopped gracefully: every droplet is already back. */
+			ck_assert_msg(rc == 75 || rc == 0, "SIGTERM round %d: exit %d", round, rc);
+		/* Run again until the slot is done; recovery may wait out a snapshot. */
+		for (reruns = 0; reruns < 5; reruns++) {
+			rc = wait_status(start_run(m, sched, state));
+			if (rc == 0)
+				break;
+			sleep_us(300000);
+		}
+		ck_assert_msg(rc == 0, "round %d (killed after %ld us): rerun exit %d", round, delay,
+		    rc);
+		/* A last run: recovery of anything left, and nothing due twice. */
+		ck_assert_int_eq(wait_status(start_run(m, sched, state)), 0);
+		check_end_state(m, round, sig == SIGKILL ? "SIGKILL" : "SIGTERM");
+	}
+	printf("kill test (%s): %d rounds in a %ld ms flow of %d droplets\n",
+	    sig == SIGKILL ? "SIGKILL" : "SIGTERM", KILL_ROUNDS, full_us / 1000, KILL_DROPLETS);
+	fflush(stdout);
+	mock_stop(m);
+	free(sched);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+START_TEST(test_sigkill)
+{
+	kill_rounds(SIGKILL);
+}
+END_TEST
+
+START_TEST(test_sigterm)
+{
+	kill_rounds(SIGTERM);
+}
+END_TEST
+
+Suite *
+faults_suite(void)
+{
+	Suite *s = suite_create("faults");
+	TCase *tc = tcase_create("faults");
+
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, test_fault_matrix);
+	tcase_add_test(tc, test_sigkill);
+	tcase_add_test(tc, test_sigterm);
+	suite_add_tcase(s, tc);
+	return s;
+}
