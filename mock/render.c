@@ -107,7 +107,7 @@ region_slugs(void)
 	size_t n;
 	bool ok = true;
 
-	for (n = 0; mstate_regions[n].slug != NULL && n < 16; n++)
+	for (n = 0; n < 16 && mstate_regions[n].slug != NULL; n++)
 		slugs[n] = mstate_regions[n].slug;
 	return str_array(slugs, n, &ok);
 }

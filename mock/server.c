@@ -93,7 +93,6 @@ struct reply {
 	const char *allow;		/* for 405 */
 	unsigned retry_after;		/* seconds; 0: no header */
 	bool v2;			/* carries x-request-id and ratelimit headers */
-	bool no_json;			/* body is not JSON (malformed fault keeps the JSON type) */
 };
 
 /* --- time ---------------------------------------------------------------- */
@@ -1421,16 +1420,14 @@ fill_request_id(struct reply *rp, const char *rid)
 		return;
 	/* The placeholder is shorter than a request id: rebuild the string. */
 	{
-		size_t pre = (size_t)(p - rp->body), idl = strlen(rid), post = rp->len - pre - 5;
+		size_t pre = (size_t)(p - rp->body), idl = strlen(rid);
 		char *nb = malloc(rp->len - 5 + idl + 1);
 
 		if (nb == NULL) {
-			memcpy(p, "-----", 5);
+			memset(p, '-', 5);
 			return;
 		}
-		memcpy(nb, rp->body, pre);
-		memcpy(nb + pre, rid, idl);
-		memcpy(nb + pre + idl, p + 5, post + 1);
+		snprintf(nb, rp->len - 5 + idl + 1, "%.*s%s%s", (int)pre, rp->body, rid, p + 5);
 		free(rp->body);
 		rp->body = nb;
 		rp->len = rp->len - 5 + idl;
