@@ -315,7 +315,7 @@ journal_list(struct journal *j, struct journal_record **ret, size_t *ret_n)
 		free(path);
 		if (r == -ENOENT)
 			continue;	/* restored meanwhile */
-		if (r == 0)
+		if (r >= 0)
 			r = journal_parse(text, len, &recs[n]);
 		free(text);
 		if (r < 0 || recs[n].droplet_id != id) {

@@ -35,8 +35,17 @@ stderr_is_journal(void)
 	const char *js = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
 	struct stat st;
+	char *end;
 
-	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+	/* "DEVICE:INODE" in decimal.  strtoull, not sscanf: sscanf's overflow is undefined. */
+	if (js == NULL || js[0] < '0' || js[0] > '9')
+		return false;
+	errno = 0;
+	dev = strtoull(js, &end, 10);
+	if (*end != ':' || end[1] < '0' || end[1] > '9')
+		return false;
+	ino = strtoull(end + 1, &end, 10);
+	if (*end != '\0' || errno == ERANGE)
 		return false;
 	if (fstat(STDERR_FILENO, &st) < 0)
 		return false;

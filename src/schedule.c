@@ -37,7 +37,8 @@ struct tok {
 };
 
 struct parser {
-	struct sched_diags *diags;
+	struct sched_diags *diags;	/* where problems go, or NULL to only count them */
+	size_t n_problems;
 	unsigned line;
 	const char *line_text;
 	size_t line_len;
@@ -112,38 +113,39 @@ static void
 diag_add(struct parser *p, unsigned col, const char *hint, const char *fmt, ...)
 {
 	struct sched_diags *ds = p->diags;
-	struct sched_diag *d, *items;
+	struct sched_diag d = { 0 }, *items;
 	char msg[MAX_MSG];
 	va_list ap;
 
+	p->n_problems++;
+	if (ds == NULL)
+		return;
 	ds->n_total++;
 	if (ds->n >= SCHED_MAX_DIAGS)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Fill the entry first, then append it whole: the list never holds a half-made one. */
+	d.line = p->line;
+	d.col = col;
+	d.message = strdup(msg);
+	d.hint = hint != NULL ? strdup(hint) : NULL;
+	d.line_text = p->line_text != NULL ? strndup(p->line_text, p->line_len) : NULL;
+	if (d.message == NULL || (hint != NULL && d.hint == NULL) ||
+	    (p->line_text != NULL && d.line_text == NULL)) {
+		diag_free(&d);
+		p->oom = true;
+		return;
+	}
 	items = realloc(ds->items, (ds->n + 1) * sizeof(*items));
 	if (items == NULL) {
+		diag_free(&d);
 		p->oom = true;
 		return;
 	}
 	ds->items = items;
-	d = &items[ds->n];
-	memset(d, 0, sizeof(*d));
-	d->line = p->line;
-	d->col = col;
-	d->message = strdup(msg);
-	if (hint != NULL)
-		d->hint = strdup(hint);
-	if (p->line_text != NULL)
-		d->line_text = strndup(p->line_text, p->line_len);
-	if (d->message == NULL || (hint != NULL && d->hint == NULL) ||
-	    (p->line_text != NULL && d->line_text == NULL)) {
-		diag_free(d);
-		p->oom = true;
-		return;
-	}
-	ds->n++;
+	items[ds->n++] = d;
 }
 
 static void
@@ -544,7 +546,7 @@ can_fire(const struct sched_entry *e)
 }
 
 static void
-set_time_fields(struct sched_entry *e, uint64_t b[5], bool star[5])
+set_time_fields(struct sched_entry *e, const uint64_t b[5], const bool star[5])
 {
 	e->minutes = b[F_MINUTE];
 	e->hours = (uint32_t)b[F_HOUR];
@@ -607,7 +609,8 @@ parse_time(struct parser *p, const struct tok *toks, size_t ntoks, struct sched_
 			words[i] = nicknames[i].name;
 		}
 		if (i < NELEM(nicknames)) {
-			k = tokenize(nicknames[i].expr, strlen(nicknames[i].expr), ft, 5);
+			/* Every nickname's expansion is five valid fields. */
+			(void)tokenize(nicknames[i].expr, strlen(nicknames[i].expr), ft, 5);
 			for (k = 0; k < 5; k++)
 				if (parse_field(p, (enum field_id)k, &ft[k], &b[k], &star[k]) < 0)
 					return -EINVAL;
@@ -1125,14 +1128,12 @@ sched_expr_parse(const char *expr, const struct tz *z, struct sched_entry *ret,
 	struct parser p;
 	struct sched_entry e;
 	struct tok toks[8];
-	struct sched_diags none;
 	size_t len, ntoks, used;
 	int r = -EINVAL;
 
 	memset(&p, 0, sizeof(p));
-	memset(&none, 0, sizeof(none));
 	memset(&e, 0, sizeof(e));
-	p.diags = diags != NULL ? diags : &none;
+	p.diags = diags;
 	p.line = 1;
 	len = strnlen(expr, SCHED_MAX_LINE + 1);
 	p.line_text = expr;
@@ -1160,7 +1161,6 @@ sched_expr_parse(const char *expr, const struct tz *z, struct sched_entry *ret,
 out:
 	if (p.oom)
 		r = -ENOMEM;
-	sched_diags_release(&none);
 	if (r < 0) {
 		sched_entry_release(&e);
 		return r;
@@ -1208,6 +1208,7 @@ schedule_zone(struct schedule *s, const char *name, struct tz **ret)
 			*ret = s->zones[i];
 			return 0;
 		}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers; *zones is one. */
 	zones = realloc(s->zones, (s->n_zones + 1) * sizeof(*zones));
 	if (zones == NULL) {
 		tz_free(z);
@@ -1236,7 +1237,7 @@ parse_setting(struct parser *p, struct schedule *s, const char *line, size_t len
 		vs++;
 	while (ve > vs && (line[ve - 1] == ' ' || line[ve - 1] == '\t'))
 		ve--;
-	if (ve - vs >= 2 && (line[vs] == '"' || line[vs] == '\'') && line[ve - 1] == line[vs]) {
+	if (ve >= vs + 2 && (line[vs] == '"' || line[vs] == '\'') && line[ve - 1] == line[vs]) {
 		vs++;
 		ve--;
 	}
@@ -1353,20 +1354,14 @@ schedule_parse(const char *text, size_t len, struct schedule **ret, struct sched
 	struct schedule *s;
 	struct tok *toks = NULL;
 	struct tz *zone = NULL;
-	struct sched_diags none;
 	bool local_failed = false, too_many = false;
-	size_t pos = 0, before, nlines = 0;
+	size_t pos = 0, nlines = 0;
 	int r = 0;
 
 	memset(&p, 0, sizeof(p));
-	memset(&none, 0, sizeof(none));
-	if (diags == NULL)
-		diags = &none;
 	p.diags = diags;
-	before = diags->n_total;
 	if (len > SCHED_MAX_FILE_SIZE) {
 		diag_add(&p, 0, NULL, "schedule is larger than %d bytes", SCHED_MAX_FILE_SIZE);
-		sched_diags_release(&none);
 		return p.oom ? -ENOMEM : -EINVAL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -1407,7 +1402,7 @@ schedule_parse(const char *text, size_t len, struct schedule **ret, struct sched
 		r = -ENOMEM;
 		goto out;
 	}
-	if (diags->n_total != before) {
+	if (p.n_problems != 0) {
 		r = -EINVAL;
 		goto out;
 	}
@@ -1416,7 +1411,6 @@ schedule_parse(const char *text, size_t len, struct schedule **ret, struct sched
 out:
 	free(toks);
 	schedule_free(s);
-	sched_diags_release(&none);
 	return r;
 }
 

@@ -172,7 +172,7 @@ tz_push(struct tz *z, int64_t t, int32_t off)
 	if (z->off[z->n] == off)
 		return 0;
 	if (z->n == z->cap) {
-		size_t ncap = z->cap * 2;
+		size_t ncap = z->cap > 0 ? z->cap * 2 : 16;
 		int64_t *at;
 		int32_t *of;
 
