@@ -268,7 +268,7 @@ START_TEST(test_damaged_state_moved_aside)
 	sf = fopen(path, "w");
 	ck_assert_ptr_nonnull(sf);
 	fputs("dosnap-state 1\nlast-run 1\ngarbage here\n", sf);
-	fclose(sf);
+	ck_assert_int_eq(fclose(sf), 0);
 
 	tu_run_dosnap(argv, NULL, &res);
 	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);

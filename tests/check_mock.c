@@ -166,7 +166,7 @@ START_TEST(test_auth)
 	ck_assert_str_eq(mu_header(&res, "ratelimit-limit", h, sizeof(h)), "5000");
 	ck_assert_str_eq(mu_header(&res, "ratelimit-remaining", h, sizeof(h)), "4999");
 	ck_assert_ptr_nonnull(mu_header(&res, "ratelimit-reset", h, sizeof(h)));
-	ck_assert(atoll(h) >= (long long)time(NULL) - 1);
+	ck_assert(strtoll(h, NULL, 10) >= (long long)time(NULL) - 1);
 	ck_assert_ptr_nonnull(mu_header(&res, "x-request-id", h, sizeof(h)));
 	ck_assert_int_eq(strlen(h), 36);
 	{
@@ -376,6 +376,7 @@ START_TEST(test_transitions)
 		ck_assert_str_eq(s, "completed");
 		free(s);
 		s = droplet_status(m, 1002);
+		ck_assert_ptr_nonnull(s);
 		ck_assert_msg(strcmp(s, steps[i].after) == 0, "%s left droplet %s", steps[i].type, s);
 		free(s);
 	}
@@ -775,13 +776,13 @@ START_TEST(test_rate_limit_minute)
 	for (i = 0; i < 5; i++) {
 		mu_request(m, "GET", "/v2/droplets/1001", NULL, &res);
 		ck_assert_int_eq(res.status, 200);
-		ck_assert_int_eq(atoi(mu_header(&res, "ratelimit-remaining", h, sizeof(h))), 4999 - i);
+		ck_assert_int_eq(strtol(mu_header(&res, "ratelimit-remaining", h, sizeof(h)), NULL, 10), 4999 - i);
 		mu_response_release(&res);
 	}
 	mu_request(m, "GET", "/v2/droplets/1001", NULL, &res);
 	assert_error(&res, 429, "too_many_requests");
 	ck_assert_ptr_nonnull(mu_header(&res, "retry-after", h, sizeof(h)));
-	ck_assert_int_eq(atoi(h), 1);
+	ck_assert_str_eq(h, "1");
 	ck_assert_str_eq(mu_header(&res, "ratelimit-remaining", h, sizeof(h)), "4995");
 	mu_response_release(&res);
 	sleep_ms(700);

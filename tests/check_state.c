@@ -210,7 +210,7 @@ START_TEST(test_size_cap)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(fseek(f, STATE_MAX_FILE_SIZE, SEEK_SET), 0);
 	fputc('\n', f);
-	fclose(f);
+	ck_assert_int_eq(fclose(f), 0);
 	state_init(&st);
 	ck_assert_int_eq(state_load(path, &st, NULL), -EFBIG);
 	free(path);
