@@ -340,6 +340,9 @@ def cmd_report(path, out, svg):
         w("\nWhere the requests go at 100 droplets, `--jobs 100` (from the mock's log of the "
           "last run): %s.\n" % ", ".join("`%s` %s" % tuple(kv.split("=")) for kv in
                                           r["flow_kinds_100_100"].split(";") if "=" in kv))
+    if r.get("flow_kinds_100_10"):
+        w("\nAnd at 100 droplets, `--jobs 10`: %s.\n" % ", ".join("`%s` %s" % tuple(kv.split("=")) for kv in
+                                                             r["flow_kinds_100_10"].split(";") if "=" in kv))
     if r.get("flow_kinds_1_10"):
         w("\nAt 1 droplet: %s.\n" % ", ".join("`%s` %s" % tuple(kv.split("=")) for kv in
                                               r["flow_kinds_1_10"].split(";") if "=" in kv))
@@ -387,7 +390,7 @@ def cmd_report(path, out, svg):
                    "target: 0 429s", "exit"]))
     if r.get("rl_note"):
         w("\n%s\n" % r["rl_note"])
-    w("\n## Notes\n\n%s\n" % r.get("notes", "").replace("|", "\n"))
+    w("\n## Notes\n\n%s\n" % r.get("notes", "").strip("|").replace("|", "\n"))
     open(out, "w").write("".join(L))
 
 

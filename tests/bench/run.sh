@@ -50,7 +50,8 @@ trap 'exit 130' INT TERM
 put() { printf '%s=%s\n' "$1" "$2" >>"$res"; }
 get() { sed -n "s/^$1=//p" "$res" | tail -n 1; }
 # calc EXPR: awk arithmetic, for the few sums the shell cannot do.
-calc() { awk "BEGIN { printf \"%.6g\", $1 }"; }
+# The parentheses keep a comparison from being read as awk's output redirection.
+calc() { awk "BEGIN { printf \"%.6g\", ($1) }"; }
 
 if [ "$smoke" = 1 ]; then
 	out=$B/BENCHMARKS-smoke.md
@@ -107,7 +108,7 @@ put disk_fs "$(df -PT "$work" 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 }'
 put load_start "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 tools=""
 for t in hyperfine wrk gnuplot; do
-	if have $t; then tools="$tools, $($t --version 2>&1 | head -n 1 | sed 's/^\(.\{0,40\}\).*/\1/')"
+	if have $t; then tools="$tools, $($t --version 2>&1 | head -n 1 | awk '{ print $1, $2 }')"
 	else tools="$tools, $t: not installed"; fi
 done
 [ -x /usr/bin/time ] || tools="$tools, /usr/bin/time: not installed (no RSS figures)"
@@ -292,6 +293,7 @@ for n in $flow_ns; do
 		[ "$n" -gt 100 ] && reps=1
 		flow "$n" "$j" $scale $reps flow_${n}_${j}
 		[ "$n" = 100 ] && [ "$j" = 100 ] && put flow_kinds_100_100 "$(get flow_${n}_${j}_kinds)"
+		[ "$n" = 100 ] && [ "$j" = 10 ] && put flow_kinds_100_10 "$(get flow_${n}_${j}_kinds)"
 		[ "$n" = 1 ] && put flow_kinds_1_10 "$(get flow_${n}_${j}_kinds)"
 	done
 done
