@@ -457,6 +457,11 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 		return EXIT_OK;
 	}
 	ret = cmd_api_open(ctx, dry_run, &s->client);
+	if (ret == EXIT_CONFIG && dry_run) {
+		/* A dry run without a token: the caller says what it cannot show. */
+		free(recs);
+		return EXIT_OK;
+	}
 	if (ret != EXIT_OK) {
 		free(recs);
 		return ret;
@@ -725,7 +730,7 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 			continue;
 		}
 		if (prune && c != OPT_KEEP && c != OPT_MAX_AGE && c != OPT_NAME)
-			return cli_usage_error(cmd, "'%s' is for `dosnap snapshot`", argv[optind - 1]);
+			return cli_usage_error(cmd, "--%s is for `dosnap snapshot`", key);
 		if (entry_add(&ce, key, optarg) < 0)
 			return cli_usage_error(cmd, "--%s: '%s' is not a valid value", key, optarg);
 	}
@@ -910,7 +915,7 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 	r = api_list_droplets(client, NULL, NULL, &droplets, &err);
 	if (r == 0)
 		r = api_list_snapshots(client, "droplet", &snaps, &err);
-	if (r < 0) {
+	if (r < 0 || droplets == NULL || snaps == NULL) {
 		char buf[512];
 
 		log_error("cannot list snapshots: %s", api_error_format(&err, buf, sizeof(buf)));

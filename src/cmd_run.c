@@ -203,9 +203,26 @@ run_flows(struct cli_ctx *ctx, const struct run_opts *o, const char *dir,
 		ret = EXIT_TEMPFAIL;
 	}
 	for (i = 0; i < n_due && !o->dry_run; i++) {
-		if (entry_interrupted(&rep, &jobs[i]))
+		int code = entry_result(&rep, &jobs[i]);
+
+		/*
+		 * A stop cuts flows short in more ways than one, and their
+		 * failures are the stop's, not the slot's: after a signal only
+		 * a slot that fully succeeded is done.  The next run finishes
+		 * the others, adopting what this one made.
+		 */
+		if (entry_interrupted(&rep, &jobs[i]) || (*cfg.stop && code != EXIT_OK)) {
+			/*
+			 * Known to the state as handled up to just before its
+			 * slot, so the next run finds the slot due again even
+			 * a minute later (a new entry would otherwise count as
+			 * handled through now).
+			 */
+			if (state_find(st, jobs[i].entry->id) == NULL)
+				(void)due_mark(st, jobs[i].entry, jobs[i].slot - 1, 0, 0);
 			continue;
-		r = due_mark(st, jobs[i].entry, ctx->now, jobs[i].slot, entry_result(&rep, &jobs[i]));
+		}
+		r = due_mark(st, jobs[i].entry, ctx->now, jobs[i].slot, code);
 		if (r < 0) {
 			log_errno(r, "cannot record the slot of line %u", jobs[i].entry->line);
 			ret = EXIT_OSERR;

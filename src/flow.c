@@ -91,10 +91,11 @@ struct flow {
 	int64_t t0, step_t0, deadline, hard_deadline;
 	bool powered_off;			/* we may have changed its power */
 	bool seen_off;				/* a status answer said "off" */
+	int64_t power_action_id;		/* our shutdown/power_off, until it is over */
+	int64_t pending_action_id;		/* in progress when the run began */
 	bool poweroff_phase;
 	bool snapshot_ok;
 	bool timeout_reported;
-	bool stopping;
 	int busy_count, restore_tries;
 	struct api_snapshot_list *snaps;	/* the droplet's, last listed */
 	bool *del;				/* retention's choice in snaps */
@@ -110,7 +111,7 @@ struct engine {
 	double scale;
 	long power_timeout_s;
 	struct flow *flows;
-	size_t n_flows, next_start, running, done;
+	size_t n_flows, running, done;
 	struct flow_result *results;
 	size_t n_results, cap_results;
 	bool shared_droplets_out, shared_actions_out;
@@ -490,6 +491,19 @@ go_restore(struct flow *f)
 		go_after_snapshot(f);
 		return;
 	}
+	if (f->power_action_id != 0) {
+		/*
+		 * A shutdown still in flight shows "active" and turns the
+		 * droplet off a moment later: wait for it to end first.
+		 */
+		int64_t id = f->power_action_id;
+
+		f->power_action_id = 0;
+		f->resume = FS_RESTORE;
+		f->deadline = mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
+		wait_action(f, FS_BUSY, id, POLL_NEXT_MS / 2, POLL_POWER_CAP_MS);
+		return;
+	}
 	f->state = FS_RESTORE;
 	f->step_t0 = mono_ms();
 	/* Look first: the service may have powered it on after the snapshot. */
@@ -659,8 +673,10 @@ static void
 on_droplet_status(struct flow *f, enum api_droplet_status st)
 {
 	f->status = st;
-	if (st == API_DROPLET_OFF)
+	if (st == API_DROPLET_OFF) {
 		f->seen_off = true;
+		f->power_action_id = 0;	/* off: whatever we sent has done its work */
+	}
 	if (st == f->want) {
 		f->wait = W_NONE;
 		if (f->state == FS_WAIT_OFF) {
@@ -810,6 +826,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 			return;
 		}
 		emit(f, FLOW_INFO, false, "shutdown sent%s", rp->adopted ? " (adopted)" : "");
+		f->power_action_id = rp->action->id;
 		f->deadline = mono_ms() + scaled(f->e, (double)f->opts->shutdown_timeout * 1000);
 		wait_droplet(f, FS_WAIT_OFF, API_DROPLET_OFF, POLL_POWER_FIRST_MS);
 		return;
@@ -824,6 +841,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 			return;
 		}
 		emit(f, FLOW_INFO, false, "power_off sent");
+		f->power_action_id = rp->action->id;
 		f->poweroff_phase = true;
 		f->deadline = mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
 		wait_droplet(f, FS_WAIT_OFF, API_DROPLET_OFF, POLL_POWER_FIRST_MS);
@@ -882,7 +900,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		emit(f, FLOW_INFO, false, "snapshot '%s' started (action %" PRId64 ")%s",
 		    f->snap_name, rp->action->id, rp->adopted ? ", adopted after a network failure" : "");
 		f->action_id = rp->action->id;
-		if (f->e->cfg->hooks.progress != NULL) {
+		if (f->powered_off && f->e->cfg->hooks.progress != NULL) {
 			struct flow_record rec = record_of(f);
 
 			f->e->cfg->hooks.progress(&rec, f->e->cfg->hooks.userdata);
@@ -1038,8 +1056,7 @@ flow_resume(struct flow *f)
 		step_poweroff(f);
 		break;
 	case FS_RESTORE:
-		f->state = FS_RESTORE;
-		send_action(f, "power_on", NULL);
+		go_restore(f);
 		break;
 	default:
 		go_reeval(f);
@@ -1237,6 +1254,17 @@ start_flows(struct engine *e)
 			f->snapshot_ok = true;
 			queued(f, api_list_droplet_snapshots_async(e->c, f->id, on_reply, f, NULL),
 			    "snapshot listing");
+		} else if (f->pending_action_id != 0) {
+			/*
+			 * An action in progress (a run that died left a snapshot
+			 * going, say): its snapshot may appear any moment, so
+			 * wait for it before looking for this slot's snapshot.
+			 */
+			emit(f, FLOW_WARN, false, "%s, with action %" PRId64 " in progress; waiting "
+			    "for it", api_droplet_status_name(f->status), f->pending_action_id);
+			f->resume = FS_REEVAL;
+			f->deadline = mono_ms() + scaled(e, (double)f->opts->timeout * 1000);
+			wait_action(f, FS_BUSY, f->pending_action_id, POLL_NEXT_MS, POLL_SNAPSHOT_CAP_MS);
 		} else {
 			emit(f, FLOW_INFO, false, "%s, %s", api_droplet_status_name(f->status),
 			    f->opts->power == SCHED_POWER_LIVE ? "live snapshot" : "power-off snapshot");
@@ -1352,7 +1380,6 @@ engine_loop(struct engine *e)
 /* --- resolving targets --------------------------------------------------- */
 
 struct resolve {
-	struct engine *e;
 	struct api_droplet_list *all;		/* one listing for everything */
 	struct api_droplet_list **lists;	/* per target, when not using `all` */
 	struct api_error *errors;
@@ -1489,7 +1516,7 @@ add_flow(struct engine *e, const struct flow_job *job, const struct api_droplet 
 static int
 resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 {
-	struct resolve rs = { .e = e };
+	struct resolve rs = { .all = NULL };
 	size_t i, j, k, t = 0, cap = 0;
 	const struct sched_target *only = NULL;
 	int r = 0;
@@ -1503,7 +1530,8 @@ resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 	if (t > 1000)
 		t = 1000;	/* only the counts 0, 1 and "more" matter below */
 	rs.n_targets = t;
-	rs.lists = calloc(t ? t : 1, sizeof(*rs.lists));
+	/* An array of pointers: sizeof(*rs.lists) is the pointer size, as meant. */
+	rs.lists = calloc(t ? t : 1, sizeof(*rs.lists)); /* NOLINT(bugprone-sizeof-expression) */
 	rs.errors = calloc(t ? t : 1, sizeof(*rs.errors));
 	rs.rs = calloc(t ? t : 1, sizeof(*rs.rs));
 	if (rs.lists == NULL || rs.errors == NULL || rs.rs == NULL) {
@@ -1584,7 +1612,7 @@ resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 		for (j = 0; j < en->n_targets; j++, k++) {
 			const struct sched_target *tg = &en->targets[j];
 			const struct api_droplet_list *l = t == 1 ? rs.lists[0] : rs.all;
-			int rr = t == 1 ? rs.rs[0] : rs.rs[0];
+			int rr = rs.rs[0];	/* one request answered every target */
 			const struct api_error *err = &rs.errors[0];
 			size_t m, matched = 0;
 
@@ -1625,13 +1653,38 @@ resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 		}
 	}
 out:
-	for (i = 0; i < t; i++)
+	for (i = 0; rs.lists != NULL && i < t; i++)
 		api_droplet_list_free(rs.lists[i]);
 	api_droplet_list_free(rs.all);
 	free(rs.lists);
 	free(rs.errors);
 	free(rs.rs);
 	return r;
+}
+
+/*
+ * One listing of the account's newest actions tells which droplets have one
+ * in progress, for one request in all.  A failure here is no failure: a
+ * droplet with a pending action answers 422 later, and that is waited out.
+ */
+static void
+note_pending_actions(struct engine *e)
+{
+	struct api_action_list *l = NULL;
+	size_t i, j;
+
+	if (api_list_actions(e->c, SHARED_ACTIONS_ITEMS, &l, NULL) < 0)
+		return;
+	for (i = 0; i < l->n; i++) {
+		const struct api_action *a = &l->items[i];
+
+		if (a->status != API_ACTION_IN_PROGRESS)
+			continue;
+		for (j = 0; j < e->n_flows; j++)
+			if (e->flows[j].id == a->resource_id && e->flows[j].pending_action_id == 0)
+				e->flows[j].pending_action_id = a->id;
+	}
+	api_action_list_free(l);
 }
 
 static int
@@ -1674,6 +1727,8 @@ engine_run(struct api_client *c, const struct flow_config *cfg, const struct flo
 		snprintf(res->snapshot_name, sizeof(res->snapshot_name), "%s",
 		    prune_only ? "" : f->snap_name);
 	}
+	if (!prune_only && e.n_flows > 0)
+		note_pending_actions(&e);
 	r = engine_loop(&e);
 	for (i = 0; i < e.n_flows; i++)
 		flow_release(&e.flows[i]);

@@ -1085,7 +1085,7 @@ tree_visit(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 	if (f == NULL)
 		return 0;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	ck_assert_int_eq(fclose(f), 0);
 	for (i = 0; i + nl <= n; i++)
 		if (memcmp(buf + i, tree_needle, nl) == 0)
 			tree_found = true;

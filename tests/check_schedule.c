@@ -193,7 +193,7 @@ static const struct reject_row {
 	{ "0 0 * * * 1 kep=4", 13, "unknown option 'kep'", "did you mean 'keep'?" },
 	{ "0 0 * * * 1 maxage=7d", 13, "unknown option 'maxage'", "did you mean 'max-age'?" },
 	{ "0 0 * * * 1 colour=red", 13, "unknown option 'colour'",
-	  "options are keep, max-age, power, shutdown-timeout, timeout, name, catchup and volumes" },
+	  "options are keep, max-age, power, shutdown-timeout, timeout, name, catchup, volumes and notify" },
 	{ "0 0 * * * 1 keep=4 keep=5", 20, "option 'keep' given twice", NULL },
 	{ "0 0 * * * 1 keep=", 13, "option 'keep' needs a value", NULL },
 	{ "0 0 * * * 1 keep=0", 13, "keep must be a whole number from 1 to 10000, not '0'", NULL },
