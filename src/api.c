@@ -1339,6 +1339,7 @@ struct api_client {
 	int retry_max_attempts;
 	long retry_max_total_ms, retry_base_ms, retry_cap_ms, adopt_slack_s;
 	int rate_per_minute, rate_reserve;
+	int64_t rate_window_ms;		/* the "minute" rate_per_minute counts over */
 
 	api_trace_fn trace;
 	void *trace_userdata;
@@ -1755,12 +1756,12 @@ pacer_wait_until(struct api_client *c, int64_t now)
 	if (c->sends != NULL) {
 		size_t cap = (size_t)c->rate_per_minute;
 
-		while (c->sends_n > 0 && c->sends[c->sends_head] <= now - 60000) {
+		while (c->sends_n > 0 && c->sends[c->sends_head] <= now - c->rate_window_ms) {
 			c->sends_head = (c->sends_head + 1) % cap;
 			c->sends_n--;
 		}
 		if (c->sends_n >= cap)
-			return c->sends[c->sends_head] + 60000;
+			return c->sends[c->sends_head] + c->rate_window_ms;
 	}
 	if (c->have_rl && c->rl_remaining - (long)c->n_running <= c->rate_reserve) {
 		int64_t wait;
@@ -2851,6 +2852,7 @@ api_client_new(const struct api_config *cfg, struct api_client **ret)
 	    cfg->rate_per_minute == 0 ? 240 : 0;
 	if (c->rate_per_minute > 100000)
 		c->rate_per_minute = 100000;
+	c->rate_window_ms = cfg->rate_window_ms > 0 ? cfg->rate_window_ms : 60000;
 	c->rate_reserve = cfg->rate_reserve > 0 ? cfg->rate_reserve :
 	    cfg->rate_reserve == 0 ? 5 : 0;
 	c->trace = cfg->trace;

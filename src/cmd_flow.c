@@ -103,7 +103,8 @@ cmd_api_open(const struct cli_ctx *ctx, bool optional, struct api_client **ret)
 		cfg.retry_base_ms = (long)(1000 * ctx->time_scale) + 1;
 		cfg.retry_cap_ms = (long)(30000 * ctx->time_scale) + 1;
 		cfg.request_timeout_ms = (long)(60000 * ctx->time_scale) + 1000;
-		cfg.rate_per_minute = (int)(240 / ctx->time_scale);
+		/* The mock's minute is 60 s times the scale: so is ours. */
+		cfg.rate_window_ms = (long)(60000 * ctx->time_scale) + 1;
 	}
 	if (ctx->verbosity >= 1) {
 		cfg.trace = trace_to_log;
@@ -349,9 +350,8 @@ cmd_notify(struct api_client *c, const char *global_url, const struct flow_job *
 /* --- the journal and recovery ------------------------------------------ */
 
 static int
-hook_intent(const struct flow_record *rec, void *userdata)
+journal_put(const struct flow_record *rec, struct journal *j, bool durable)
 {
-	struct journal *j = userdata;
 	struct journal_record jr = {
 		.droplet_id = rec->droplet_id,
 		.was_active = rec->was_active,
@@ -361,13 +361,20 @@ hook_intent(const struct flow_record *rec, void *userdata)
 
 	snprintf(jr.name, sizeof(jr.name), "%s", rec->droplet_name);
 	snprintf(jr.snapshot, sizeof(jr.snapshot), "%s", rec->snapshot_name);
-	return journal_write(j, &jr);
+	return journal_write(j, &jr, durable);
+}
+
+/* Before a power-off: durable, or the droplet is not powered off. */
+static int
+hook_intent(const struct flow_record *rec, void *userdata)
+{
+	return journal_put(rec, userdata, true);
 }
 
 static void
 hook_progress(const struct flow_record *rec, void *userdata)
 {
-	int r = hook_intent(rec, userdata);
+	int r = journal_put(rec, userdata, false);
 
 	/* The record without the action id still leads recovery to the action. */
 	if (r < 0)
@@ -764,6 +771,8 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	if (ret != EXIT_OK)
 		return ret;
 
+	if (!dry_run)
+		(void)cmd_stop_flag();
 	/* Powering droplets off needs the journal, and so the state directory. */
 	r = state_dir_resolve(ctx->state_dir, &dir);
 	if (r == 0 && !dry_run)

@@ -329,6 +329,9 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("run", "unexpected argument '%s'; `run` takes its "
 		    "targets from the schedule (for a one-off use `dosnap snapshot`)", argv[optind]);
 
+	/* From the start: a stop during recovery must not kill us half-way. */
+	if (!o.dry_run)
+		(void)cmd_stop_flag();
 	ret = cmd_load_schedule(ctx, &s);
 	if (ret != EXIT_OK)
 		return ret;

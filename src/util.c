@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,12 @@ fsync_dir_of(const char *path)
 int
 write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
+	return write_file_replace(path, data, len, mode, true);
+}
+
+int
+write_file_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable)
+{
 	const char *p = data;
 	char tmp[PATH_MAX];
 	size_t off = 0;
@@ -179,7 +186,7 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		}
 		off += (size_t)n;
 	}
-	if (fsync(fd) < 0) {
+	if (durable && fsync(fd) < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -193,7 +200,7 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		r = -errno;
 		goto fail;
 	}
-	return fsync_dir_of(path);
+	return durable ? fsync_dir_of(path) : 0;
 fail:
 	if (fd >= 0)
 		close(fd);

@@ -83,6 +83,8 @@ struct api_config {
 	long adopt_slack_s;		/* clock skew allowed when matching actions; 0: 60, <0: none */
 
 	int rate_per_minute;		/* our own per-minute budget; 0: 240, <0: unpaced */
+	long rate_window_ms;		/* the minute it counts over; 0: 60000 (shorter
+					   only against a mock whose clock runs fast) */
 	int rate_reserve;		/* leave this much of ratelimit-remaining unused; 0: 5, <0: 0 */
 
 	api_trace_fn trace;		/* NULL: no tracing, libcurl not verbose */

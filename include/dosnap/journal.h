@@ -40,12 +40,19 @@ void	journal_share(struct journal *j);
 void	journal_close(struct journal *j);
 
 /*
- * Durably write REC (a new file beside the old, fsync, rename, fsync of the
- * directory): when this returns 0, a crash at any later moment leaves it.
+ * Write REC atomically (a new file beside the old, renamed over it).  With
+ * DURABLE (the intent, before a power-off) also fsync file and directory:
+ * when this returns 0, a crash at any later moment leaves it.  Without (the
+ * progress updates) a crash may bring back the previous version, which
+ * recovery handles just as well.
  */
-int	journal_write(struct journal *j, const struct journal_record *rec);
+int	journal_write(struct journal *j, const struct journal_record *rec, bool durable);
 
-/* Durably remove the record of DROPLET_ID.  A missing one is not an error. */
+/*
+ * Remove the record of DROPLET_ID.  Not fsync'd: a crash that undoes it
+ * leaves a record of a droplet already restored, which recovery drops.  A
+ * missing record is not an error.
+ */
 int	journal_remove(struct journal *j, int64_t droplet_id);
 
 /*

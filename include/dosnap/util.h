@@ -2,6 +2,7 @@
 #ifndef DOSNAP_UTIL_H
 #define DOSNAP_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -33,5 +34,13 @@ int	read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len);
  * directory.  Readers see the old file or the new one, never a mix.
  */
 int	write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/*
+ * As write_file_atomic; without DURABLE the fsyncs are left out, so the
+ * replacement is atomic (old or new, never a mix) but a crash soon after
+ * may bring the old file back.  For records whose loss only costs a check.
+ */
+int	write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+	    bool durable);
 
 #endif
