@@ -58,9 +58,10 @@ print_help(FILE *f)
 	    "      --version         show the version\n"
 	    "\n"
 	    "Exit codes: 0 ok or nothing due, 64 usage, 66 missing input file, 69 a flow\n"
-	    "failed for a lasting reason, 73 state not writable, 75 passing failure (try\n"
-	    "again), 77 token refused, 78 schedule file or configuration has errors.\n"
-	    "See README.md for the schedule format.\n");
+	    "failed for a lasting reason, 73 state not writable, 74 I/O error, 75 passing\n"
+	    "failure (try again), 77 token refused, 78 schedule file or configuration has\n"
+	    "errors.\n");
+	fprintf(f, "The schedule format: dosnap-schedule(5); everything else: dosnap(1).\n");
 }
 
 int

@@ -41,6 +41,7 @@ run_usage(FILE *f)
 	    "  --jobs N    droplet flows at once (default 10)\n"
 	    "  --stop-timeout D  on SIGTERM/SIGINT, time allowed to power droplets back on (5m)\n"
 	    "  --notify URL  ping URL/start, then URL or URL/fail with the summary\n"
+	    "  --rate-limit N|off  API requests a minute at most (default 240)\n"
 	    "              (healthchecks.io style; entries may have their own notify=URL)\n"
 	    "  --token-file FILE, --api-url URL, --cacert FILE, --time-scale F (tests)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
@@ -292,6 +293,7 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		{ "time-scale", required_argument, NULL, OPT_TIME_SCALE },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "notify", required_argument, NULL, OPT_NOTIFY },
+		{ "rate-limit", required_argument, NULL, OPT_RATE_LIMIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o = { .jobs = 10 };
@@ -305,7 +307,7 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	int c, r, ret = EXIT_OK, lock = -1;
 
 	state_init(&st);
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_DRY_RUN:
 			o.dry_run = true;
@@ -347,8 +349,9 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		r = state_dir_prepare(dir);
 		if (r < 0) {
 			if (r == -EPERM)
-				log_error("state directory '%s' is writable by group or others; "
-				    "dosnap refuses it (chmod 700 '%s')", dir, dir);
+				log_error("state directory '%s' is not this user's, or is writable by "
+				    "group or others; dosnap refuses it (chown it to this user and "
+				    "chmod 700 '%s')", dir, dir);
 			else
 				log_errno(r, "cannot use state directory '%s'", dir);
 			ret = EXIT_CANTCREAT;

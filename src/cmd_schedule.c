@@ -73,6 +73,10 @@ cmd_load_schedule(const struct cli_ctx *ctx, struct schedule **ret)
 		    ctx->schedule_path);
 		return EXIT_NOINPUT;
 	}
+	if (r == -EINVAL || r == -EISDIR) {
+		log_error("cannot read schedule file '%s': not a regular file", ctx->schedule_path);
+		return EXIT_NOINPUT;
+	}
 	if (r == -EFBIG) {
 		log_error("cannot read schedule file '%s': larger than %d bytes",
 		    ctx->schedule_path, SCHED_MAX_FILE_SIZE);
@@ -147,7 +151,7 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 	size_t i;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
 		r = cli_common_option(ctx, c, optarg);
 		if (r > 1)
 			return r;
@@ -314,7 +318,7 @@ cmd_next(struct cli_ctx *ctx, int argc, char **argv)
 	bool from_set = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "n:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS "n:", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			ctx->json = true;

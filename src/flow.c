@@ -42,6 +42,7 @@ enum fwait {
 	W_TIMER,		/* resume the state when wake_at passes */
 	W_DROPLET,		/* poll the droplet's status for `want` */
 	W_ACTION,		/* poll action `action_id` */
+	W_SNAPS,		/* list its snapshots (FS_LIST_SNAPS or FS_LIST_AFTER) */
 };
 
 #define POLL_POWER_FIRST_MS	2000
@@ -84,6 +85,7 @@ struct flow {
 	bool inflight;				/* a request of this flow is out */
 	bool by_shared;				/* polled through a shared listing */
 	bool action_individual;			/* not in the shared listing: ask alone */
+	bool snaps_individual;			/* the shared snapshot listing failed */
 	enum api_droplet_status want;
 	int64_t action_id;
 	long poll_ms, poll_cap_ms;
@@ -114,7 +116,9 @@ struct engine {
 	size_t n_flows, running, done;
 	struct flow_result *results;
 	size_t n_results, cap_results;
-	bool shared_droplets_out, shared_actions_out;
+	bool shared_droplets_out, shared_actions_out, shared_snaps_out;
+	size_t snaps_pages;			/* pages the account's snapshot listing took */
+	size_t droplet_pages;			/* pages a listing of every droplet takes */
 	bool stopping;
 	int64_t stop_deadline;
 	bool prune_only;
@@ -469,10 +473,10 @@ step_decide(struct flow *f)
 static void
 go_list_snaps(struct flow *f)
 {
+	/* Listed with the others due now, when that saves requests (poll_tick). */
 	f->state = FS_LIST_SNAPS;
-	f->wait = W_NONE;
-	queued(f, api_list_droplet_snapshots_async(f->e->c, f->id, on_reply, f, NULL),
-	    "snapshot listing");
+	f->wait = W_SNAPS;
+	f->wake_at = mono_ms();
 }
 
 static void
@@ -504,10 +508,15 @@ go_restore(struct flow *f)
 		wait_action(f, FS_BUSY, id, POLL_NEXT_MS / 2, POLL_POWER_CAP_MS);
 		return;
 	}
+	/*
+	 * Look first: the service may have powered it on after the snapshot.
+	 * The look is a status poll, so many droplets share one listing.
+	 */
 	f->state = FS_RESTORE;
 	f->step_t0 = mono_ms();
-	/* Look first: the service may have powered it on after the snapshot. */
-	queued(f, api_get_droplet_async(f->e->c, f->id, on_reply, f, NULL), "droplet lookup");
+	f->wait = W_DROPLET;
+	f->want = API_DROPLET_ACTIVE;
+	f->wake_at = mono_ms();
 }
 
 static void
@@ -536,8 +545,8 @@ go_after_snapshot(struct flow *f)
 		return;
 	}
 	f->state = FS_LIST_AFTER;
-	queued(f, api_list_droplet_snapshots_async(f->e->c, f->id, on_reply, f, NULL),
-	    "snapshot listing");
+	f->wait = W_SNAPS;
+	f->wake_at = mono_ms();
 }
 
 static void
@@ -676,6 +685,20 @@ on_droplet_status(struct flow *f, enum api_droplet_status st)
 	if (st == API_DROPLET_OFF) {
 		f->seen_off = true;
 		f->power_action_id = 0;	/* off: whatever we sent has done its work */
+	}
+	if (f->state == FS_RESTORE) {
+		/* The look before power_on. */
+		f->wait = W_NONE;
+		if (st == API_DROPLET_ACTIVE) {
+			if (f->seen_off)
+				emit(f, FLOW_INFO, false, "active again (the service powered it on)");
+			else
+				emit(f, FLOW_INFO, false, "still active: it never went off");
+			restored(f);
+		} else {
+			send_action(f, "power_on", NULL);
+		}
+		return;
 	}
 	if (st == f->want) {
 		f->wait = W_NONE;
@@ -917,22 +940,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		    POLL_SNAPSHOT_CAP_MS);
 		return;
 	case FS_RESTORE:
-		if (rp->droplet != NULL && rp->r == 0) {
-			/* The look before power_on. */
-			f->status = rp->droplet->status;
-			if (f->status == API_DROPLET_OFF)
-				f->seen_off = true;
-			if (f->status == API_DROPLET_ACTIVE) {
-				if (f->seen_off)
-					emit(f, FLOW_INFO, false, "active again (the service powered it on)");
-				else
-					emit(f, FLOW_INFO, false, "still active: it never went off");
-				restored(f);
-				return;
-			}
-			send_action(f, "power_on", NULL);
-			return;
-		}
+		/* The power_on POST (the look before it is a status poll). */
 		if (rp->r == -EBUSY) {
 			go_busy(f, FS_RESTORE);
 			return;
@@ -1074,6 +1082,8 @@ on_shared_droplets(struct api_client *c, struct api_reply *rp, void *userdata)
 
 	(void)c;
 	e->shared_droplets_out = false;
+	if (rp->r == 0 && rp->droplets != NULL)
+		e->droplet_pages = rp->droplets->n / API_PER_PAGE + 1;
 	for (i = 0; i < e->n_flows; i++) {
 		struct flow *f = &e->flows[i];
 		bool seen = false;
@@ -1128,23 +1138,107 @@ on_shared_actions(struct api_client *c, struct api_reply *rp, void *userdata)
 	}
 }
 
+/*
+ * The account's snapshots in one listing, shared out by droplet: each
+ * waiting flow gets its own list, moved out of the big one, and goes on
+ * as if it had listed alone.
+ */
+static void
+on_shared_snaps(struct api_client *c, struct api_reply *rp, void *userdata)
+{
+	struct engine *e = userdata;
+	size_t i, j;
+
+	e->shared_snaps_out = false;
+	if (rp->r == 0 && rp->snapshots != NULL)
+		e->snaps_pages = rp->snapshots->n / API_PER_PAGE + 1;
+	for (i = 0; i < e->n_flows; i++) {
+		struct flow *f = &e->flows[i];
+		struct api_reply one = { .r = rp->r, .error = rp->error };
+		struct api_snapshot_list *l;
+		size_t n = 0;
+
+		if (f->state == FS_DONE || f->wait != W_SNAPS || !f->by_shared)
+			continue;
+		f->by_shared = false;
+		f->inflight = false;
+		f->wait = W_NONE;
+		if (rp->r < 0 || rp->snapshots == NULL) {
+			/* Ask alone next time; the shared listing may be what fails. */
+			f->snaps_individual = true;
+			f->wait = W_SNAPS;
+			f->wake_at = mono_ms() + scaled(e, POLL_NEXT_MS);
+			continue;
+		}
+		l = calloc(1, sizeof(*l));
+		if (l != NULL)
+			l->items = calloc(rp->snapshots->n ? rp->snapshots->n : 1, sizeof(*l->items));
+		if (l == NULL || l->items == NULL) {
+			free(l);
+			one.r = -ENOMEM;
+			on_reply(c, &one, f);
+			continue;
+		}
+		for (j = 0; j < rp->snapshots->n; j++) {
+			struct api_snapshot *sn = &rp->snapshots->items[j];
+
+			if (sn->resource_id != NULL && strcmp(sn->resource_id, f->id_str) == 0) {
+				l->items[n++] = *sn;
+				memset(sn, 0, sizeof(*sn));	/* moved */
+			}
+		}
+		l->n = n;
+		one.snapshots = l;
+		on_reply(c, &one, f);
+		api_reply_release(&one);
+	}
+}
+
 /* Send the polls that are due: one listing for many, or one request each. */
 static void
 poll_tick(struct engine *e, int64_t now)
 {
-	size_t i, n_drop = 0, n_act = 0;
+	/*
+	 * Polls due within this slack ride along with a shared listing: asking
+	 * a little early costs nothing, and it keeps flows that drifted apart
+	 * sharing one request.
+	 */
+	int64_t slack = scaled(e, 1000);
+	size_t i, n_drop = 0, n_act = 0, n_snaps = 0, snaps_min, drop_min;
+	bool due_drop = false, due_act = false;
 
+	/*
+	 * A shared listing pays one request a page: it is worth it only when
+	 * more flows wait than it has pages.
+	 */
+	snaps_min = e->snaps_pages + 1 > SHARED_POLL_MIN ? e->snaps_pages + 1 : SHARED_POLL_MIN;
+	drop_min = e->droplet_pages + 1 > SHARED_POLL_MIN ? e->droplet_pages + 1 : SHARED_POLL_MIN;
 	for (i = 0; i < e->n_flows; i++) {
 		struct flow *f = &e->flows[i];
 
-		if (f->state == FS_DONE || f->inflight || f->wake_at > now)
+		if (f->state == FS_DONE || f->inflight || f->wake_at > now + slack)
 			continue;
-		if (f->wait == W_DROPLET)
+		if (f->wait == W_DROPLET) {
 			n_drop++;
-		else if (f->wait == W_ACTION && !f->action_individual)
+			due_drop = due_drop || f->wake_at <= now;
+		} else if (f->wait == W_ACTION && !f->action_individual) {
 			n_act++;
+			due_act = due_act || f->wake_at <= now;
+		} else if (f->wait == W_SNAPS && !f->snaps_individual && f->wake_at <= now) {
+			n_snaps++;
+		}
 	}
-	if (n_drop >= SHARED_POLL_MIN && !e->shared_droplets_out &&
+	/* The slack only lets others join a listing a due flow needs anyway. */
+	if (!due_drop)
+		n_drop = 0;
+	if (!due_act)
+		n_act = 0;
+	if (n_snaps >= snaps_min && !e->shared_snaps_out &&
+	    api_list_snapshots_async(e->c, "droplet", on_shared_snaps, e, NULL) == 0)
+		e->shared_snaps_out = true;
+	else
+		n_snaps = 0;
+	if (n_drop >= drop_min && !e->shared_droplets_out &&
 	    api_list_droplets_async(e->c, NULL, NULL, on_shared_droplets, e, NULL) == 0)
 		e->shared_droplets_out = true;
 	else
@@ -1157,16 +1251,33 @@ poll_tick(struct engine *e, int64_t now)
 
 	for (i = 0; i < e->n_flows; i++) {
 		struct flow *f = &e->flows[i];
+		bool due = f->wake_at <= now;
 		int r = 0;
 
-		if (f->state == FS_DONE || f->inflight || f->wake_at > now)
+		if (f->state == FS_DONE || f->inflight || f->wake_at > now + slack)
 			continue;
-		if (f->wait == W_DROPLET) {
+		if (f->wait == W_SNAPS) {
+			if (!due)
+				continue;
+			if (n_snaps > 0 && !f->snaps_individual) {
+				f->by_shared = true;
+			} else {
+				/* Alone: its reply goes through on_reply like any step's. */
+				f->wait = W_NONE;
+				queued(f, api_list_droplet_snapshots_async(e->c, f->id, on_reply, f,
+				    NULL), "snapshot listing");
+				continue;
+			}
+		} else if (f->wait == W_DROPLET) {
 			if (n_drop > 0)
 				f->by_shared = true;
+			else if (!due)
+				continue;
 			else
 				r = api_get_droplet_async(e->c, f->id, on_poll_reply, f, NULL);
 		} else if (f->wait == W_ACTION) {
+			if (!due && !(n_act > 0 && !f->action_individual))
+				continue;
 			if (n_act > 0 && !f->action_individual)
 				f->by_shared = true;
 			else
@@ -1252,8 +1363,8 @@ start_flows(struct engine *e)
 		if (e->prune_only) {
 			f->state = FS_LIST_AFTER;
 			f->snapshot_ok = true;
-			queued(f, api_list_droplet_snapshots_async(e->c, f->id, on_reply, f, NULL),
-			    "snapshot listing");
+			f->wait = W_SNAPS;
+			f->wake_at = mono_ms();
 		} else if (f->pending_action_id != 0) {
 			/*
 			 * An action in progress (a run that died left a snapshot
@@ -1578,6 +1689,8 @@ resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 		}
 	}
 	r = 0;
+	if (rs.all != NULL)
+		e->droplet_pages = rs.all->n / API_PER_PAGE + 1;
 
 	/* Make a flow per (job, droplet), and a failed result per empty target. */
 	k = 0;

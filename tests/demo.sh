@@ -2,6 +2,8 @@
 # demo: run examples/schedule against dosnap-mock's demo droplets, show the flow and the snapshots.
 set -eu
 B=${B:-build}
+# DOSNAP_WRAP runs every dosnap under a tool (make check-valgrind: memcheck).
+wrap=${DOSNAP_WRAP:-}
 bin="$B/dosnap"
 mock="$B/dosnap-mock"
 scale=0.05	# the mock's clock and dosnap's waits run 20 times fast
@@ -36,18 +38,18 @@ echo "mock listening on $api"
 common="-f examples/schedule --state-dir $work/state --api-url $api --token-file $work/token"
 
 step "dosnap check: the schedule and each entry's next fire time"
-"$bin" check $common --now 2026-11-26T00:00:00Z
+$wrap "$bin" check $common --now 2026-11-26T00:00:00Z
 
 step "dosnap run at 03:30 Berlin time: tag:web is due (power off, snapshot, power on)"
-"$bin" run $common --time-scale "$scale" --now 2026-11-26T02:30:10Z
+$wrap "$bin" run $common --time-scale "$scale" --now 2026-11-26T02:30:10Z
 
 step "dosnap run at 04:15 Berlin time on a Thursday: db-primary and its volume"
-"$bin" run $common --time-scale "$scale" --now 2026-11-26T03:15:10Z
+$wrap "$bin" run $common --time-scale "$scale" --now 2026-11-26T03:15:10Z
 
 step "dosnap run again in the same minute: nothing is due, nothing is done"
-"$bin" run $common --time-scale "$scale" --now 2026-11-26T03:15:40Z -v
+$wrap "$bin" run $common --time-scale "$scale" --now 2026-11-26T03:15:40Z -v
 
 step "dosnap list: the snapshots (the backup and the hand-made ones are untouched)"
-"$bin" list --api-url "$api" --token-file "$work/token"
+$wrap "$bin" list --api-url "$api" --token-file "$work/token"
 
 printf '\nNo account, no token of yours: that was dosnap-mock.  Try: %s --help\n' "$bin"

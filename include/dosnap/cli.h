@@ -35,6 +35,7 @@ struct cli_ctx {
 	double time_scale;		/* --time-scale (tests against the mock); 0: 1 */
 	long stop_timeout_s;		/* --stop-timeout; 0: 300 */
 	const char *notify;		/* --notify URL, or NULL */
+	int rate_limit;			/* --rate-limit: requests a minute; 0: 240; -1: off */
 };
 
 /* Run dosnap with ARGV; returns the process's exit code. */
@@ -58,10 +59,12 @@ enum {
 	OPT_TIME_SCALE,		/* the commands that run flows (see cmd_flow_option) */
 	OPT_STOP_TIMEOUT,
 	OPT_NOTIFY,
+	OPT_RATE_LIMIT,
 	OPT_CMD_BASE = 1100,	/* commands number their own options from here */
 };
 
-#define CLI_COMMON_SHORTOPTS "+f:vqh"
+#define CLI_COMMON_SHORTOPTS "+f:vqh"	/* before the command: stop at its name */
+#define CLI_CMD_SHORTOPTS "f:vqh"	/* a command's: options may follow its targets */
 #define CLI_COMMON_LONGOPTS \
 	{ "schedule", required_argument, NULL, 'f' }, \
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR }, \
