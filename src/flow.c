@@ -208,6 +208,7 @@ fail_reply(struct flow *f, const struct api_reply *rp, const char *what)
 }
 
 static void flow_resume(struct flow *f);
+static void flow_release(struct flow *f);
 static void go_restore(struct flow *f);
 static void go_after_snapshot(struct flow *f);
 static void finish(struct flow *f);
@@ -667,6 +668,8 @@ finish(struct flow *f)
 	f->state = FS_DONE;
 	f->wait = W_NONE;
 	f->res->seconds = since_s(f->t0);
+	/* What it listed is done with: memory follows the flows in flight. */
+	flow_release(f);
 	f->e->running--;
 	f->e->done++;
 	if (f->res->r == 0 && !f->e->cfg->dry_run && !f->e->prune_only)
@@ -816,7 +819,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		return;
 	switch (f->state) {
 	case FS_REEVAL:
-		if (rp->r < 0) {
+		if (rp->r < 0 || rp->droplet == NULL) {
 			fail_reply(f, rp, "cannot look the droplet up");
 			f->powered_off ? go_restore(f) : finish(f);
 			return;
@@ -825,7 +828,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		go_list_snaps(f);
 		return;
 	case FS_LIST_SNAPS:
-		if (rp->r < 0) {
+		if (rp->r < 0 || rp->snapshots == NULL) {
 			fail_reply(f, rp, "cannot list its snapshots");
 			f->powered_off ? go_restore(f) : finish(f);
 			return;
@@ -840,7 +843,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 			go_busy(f, FS_REEVAL);
 			return;
 		}
-		if (rp->r < 0) {
+		if (rp->r < 0 || rp->action == NULL) {
 			char buf[512];
 
 			emit(f, FLOW_WARN, false, "shutdown failed (%s); sending power_off",
@@ -858,7 +861,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 			go_busy(f, FS_POWEROFF);
 			return;
 		}
-		if (rp->r < 0) {
+		if (rp->r < 0 || rp->action == NULL) {
 			fail_reply(f, rp, "power_off failed");
 			go_restore(f);
 			return;
@@ -873,6 +876,11 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		v = &f->vols[f->vol_i];
 		if (rp->r < 0) {
 			fail_reply(f, rp, "volume snapshot failed");
+			go_restore(f);
+			return;
+		}
+		if (f->vol_step == 0 && rp->volume == NULL) {
+			fail(f, -EPROTO, false, "volume %s: the API answered without the volume", v->id);
 			go_restore(f);
 			return;
 		}
@@ -915,7 +923,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 			go_busy(f, FS_REEVAL);
 			return;
 		}
-		if (rp->r < 0) {
+		if (rp->r < 0 || rp->action == NULL) {
 			fail_reply(f, rp, "snapshot failed");
 			go_restore(f);
 			return;
@@ -966,7 +974,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		wait_droplet(f, FS_WAIT_ON, API_DROPLET_ACTIVE, POLL_POWER_FIRST_MS);
 		return;
 	case FS_LIST_AFTER:
-		if (rp->r < 0) {
+		if (rp->r < 0 || rp->snapshots == NULL) {
 			char buf[512];
 
 			/* The snapshot exists; only its id and pruning are lost. */
@@ -1170,9 +1178,17 @@ on_shared_snaps(struct api_client *c, struct api_reply *rp, void *userdata)
 			f->wake_at = mono_ms() + scaled(e, POLL_NEXT_MS);
 			continue;
 		}
+		/* Exactly its own: a list sized for the account's would add up. */
+		for (j = 0; j < rp->snapshots->n; j++) {
+			const struct api_snapshot *sn = &rp->snapshots->items[j];
+
+			if (sn->resource_id != NULL && strcmp(sn->resource_id, f->id_str) == 0)
+				n++;
+		}
 		l = calloc(1, sizeof(*l));
 		if (l != NULL)
-			l->items = calloc(rp->snapshots->n ? rp->snapshots->n : 1, sizeof(*l->items));
+			l->items = calloc(n ? n : 1, sizeof(*l->items));
+		n = 0;
 		if (l == NULL || l->items == NULL) {
 			free(l);
 			one.r = -ENOMEM;
@@ -1314,6 +1330,7 @@ add_result(struct engine *e, const struct flow_job *job)
 	return r;
 }
 
+/* Free what a flow holds; safe to call again (finish, then the engine's end). */
 static void
 flow_release(struct flow *f)
 {
@@ -1331,6 +1348,11 @@ flow_release(struct flow *f)
 	free(f->vols);
 	free(f->del);
 	api_snapshot_list_free(f->snaps);
+	f->vdel = NULL;
+	f->vols = NULL;
+	f->n_vols = 0;
+	f->del = NULL;
+	f->snaps = NULL;
 }
 
 static bool
@@ -1490,54 +1512,39 @@ engine_loop(struct engine *e)
 
 /* --- resolving targets --------------------------------------------------- */
 
+/* What resolving the targets found: one listing (or one GET) answers all. */
 struct resolve {
-	struct api_droplet_list *all;		/* one listing for everything */
-	struct api_droplet_list **lists;	/* per target, when not using `all` */
-	struct api_error *errors;
-	int *rs;
-	size_t n_targets;
-	size_t pending;
-};
-
-struct resolve_req {
-	struct resolve *rs;
-	size_t index;		/* target index, or SIZE_MAX for the full listing */
+	struct api_droplet_list *list;	/* the droplets the request returned */
+	struct api_error error;
+	int r;
+	bool pending;
 };
 
 static void
 on_resolve(struct api_client *c, struct api_reply *rp, void *userdata)
 {
-	struct resolve_req *req = userdata;
-	struct resolve *rs = req->rs;
+	struct resolve *rs = userdata;
 
 	(void)c;
-	rs->pending--;
-	if (req->index == SIZE_MAX) {
-		rs->rs[0] = rp->r;
-		rs->errors[0] = rp->error;
-		rs->all = rp->droplets;
-		rp->droplets = NULL;
-	} else {
-		rs->rs[req->index] = rp->r;
-		rs->errors[req->index] = rp->error;
-		if (rp->droplet != NULL) {
-			/* A single GET: make it a list of one. */
-			struct api_droplet_list *l = calloc(1, sizeof(*l));
-
-			if (l != NULL) {
-				l->n = 1;
-				l->items = rp->droplet;
-				rp->droplet = NULL;
-			}
-			rs->lists[req->index] = l;
-			if (l == NULL)
-				rs->rs[req->index] = -ENOMEM;
-		} else {
-			rs->lists[req->index] = rp->droplets;
-			rp->droplets = NULL;
+	rs->pending = false;
+	rs->r = rp->r;
+	rs->error = rp->error;
+	if (rp->droplet != NULL) {
+		/* A single GET: make it a list of one. */
+		rs->list = calloc(1, sizeof(*rs->list));
+		if (rs->list == NULL) {
+			rs->r = -ENOMEM;
+			return;
 		}
+		rs->list->n = 1;
+		rs->list->items = rp->droplet;
+		rp->droplet = NULL;
+	} else {
+		rs->list = rp->droplets;
+		rp->droplets = NULL;
 	}
-	free(req);
+	if (rs->r == 0 && rs->list == NULL)
+		rs->r = -EPROTO;
 }
 
 static bool
@@ -1627,8 +1634,8 @@ add_flow(struct engine *e, const struct flow_job *job, const struct api_droplet 
 static int
 resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 {
-	struct resolve rs = { .all = NULL };
-	size_t i, j, k, t = 0, cap = 0;
+	struct resolve rs = { .r = 0 };
+	size_t i, j, t = 0, cap = 0;
 	const struct sched_target *only = NULL;
 	int r = 0;
 
@@ -1638,48 +1645,20 @@ resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 		if (jobs[i].entry->n_targets > 0)
 			only = &jobs[i].entry->targets[0];
 	}
-	if (t > 1000)
-		t = 1000;	/* only the counts 0, 1 and "more" matter below */
-	rs.n_targets = t;
-	/* An array of pointers: sizeof(*rs.lists) is the pointer size, as meant. */
-	rs.lists = calloc(t ? t : 1, sizeof(*rs.lists)); /* NOLINT(bugprone-sizeof-expression) */
-	rs.errors = calloc(t ? t : 1, sizeof(*rs.errors));
-	rs.rs = calloc(t ? t : 1, sizeof(*rs.rs));
-	if (rs.lists == NULL || rs.errors == NULL || rs.rs == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if (t == 1) {
-		struct resolve_req *req = calloc(1, sizeof(*req));
-
-		if (req == NULL) {
-			r = -ENOMEM;
-			goto out;
-		}
-		req->rs = &rs;
-		req->index = 0;
-		if (only->kind == SCHED_TARGET_ID)
-			r = api_get_droplet_async(e->c, (int64_t)only->id, on_resolve, req, NULL);
-		else if (only->kind == SCHED_TARGET_TAG)
-			r = api_list_droplets_async(e->c, only->value, NULL, on_resolve, req, NULL);
-		else
-			r = api_list_droplets_async(e->c, NULL, only->value, on_resolve, req, NULL);
-	} else if (t > 1) {
-		struct resolve_req *req = calloc(1, sizeof(*req));
-
-		if (req == NULL) {
-			r = -ENOMEM;
-			goto out;
-		}
-		req->rs = &rs;
-		req->index = SIZE_MAX;
-		r = api_list_droplets_async(e->c, NULL, NULL, on_resolve, req, NULL);
-	}
+	if (t == 0)
+		return 0;
+	if (t == 1 && only->kind == SCHED_TARGET_ID)
+		r = api_get_droplet_async(e->c, (int64_t)only->id, on_resolve, &rs, NULL);
+	else if (t == 1 && only->kind == SCHED_TARGET_TAG)
+		r = api_list_droplets_async(e->c, only->value, NULL, on_resolve, &rs, NULL);
+	else if (t == 1)
+		r = api_list_droplets_async(e->c, NULL, only->value, on_resolve, &rs, NULL);
+	else
+		r = api_list_droplets_async(e->c, NULL, NULL, on_resolve, &rs, NULL);
 	if (r < 0)
-		goto out;
-	if (t > 0)
-		rs.pending = 1;
-	while (rs.pending > 0) {
+		return r;
+	rs.pending = true;
+	while (rs.pending) {
 		r = api_client_run(e->c, 1000);
 		if (r < 0)
 			goto out;
@@ -1689,89 +1668,56 @@ resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 		}
 	}
 	r = 0;
-	if (rs.all != NULL)
-		e->droplet_pages = rs.all->n / API_PER_PAGE + 1;
+	if (t > 1 && rs.list != NULL)
+		e->droplet_pages = rs.list->n / API_PER_PAGE + 1;
 
 	/* Make a flow per (job, droplet), and a failed result per empty target. */
-	k = 0;
 	for (i = 0; i < n; i++) {
 		const struct sched_entry *en = jobs[i].entry;
+		size_t n_targets = jobs[i].all_droplets ? 1 : en->n_targets;
 
-		if (jobs[i].all_droplets) {
-			if (rs.rs[0] < 0) {
-				struct flow_result *res = add_result(e, &jobs[i]);
-				char ebuf[512];
-
-				if (res == NULL) {
-					r = -ENOMEM;
-					goto out;
-				}
-				res->r = rs.rs[0];
-				res->transient = rs.errors[0].transient;
-				res->auth = rs.rs[0] == -EACCES;
-				snprintf(res->target, sizeof(res->target), "all droplets");
-				snprintf(res->error, sizeof(res->error), "cannot list droplets: %s",
-				    api_error_format(&rs.errors[0], ebuf, sizeof(ebuf)));
-				continue;
-			}
-			for (j = 0; rs.all != NULL && j < rs.all->n; j++) {
-				r = add_flow(e, &jobs[i], &rs.all->items[j], &cap);
-				if (r < 0)
-					goto out;
-			}
-			continue;
-		}
-
-		for (j = 0; j < en->n_targets; j++, k++) {
-			const struct sched_target *tg = &en->targets[j];
-			const struct api_droplet_list *l = t == 1 ? rs.lists[0] : rs.all;
-			int rr = rs.rs[0];	/* one request answered every target */
-			const struct api_error *err = &rs.errors[0];
+		for (j = 0; j < n_targets; j++) {
+			const struct sched_target *tg = jobs[i].all_droplets ? NULL : &en->targets[j];
+			struct flow_result *res;
+			char tt[160], ebuf[512];
 			size_t m, matched = 0;
 
-			if (rr == 0) {
-				for (m = 0; l != NULL && m < l->n; m++) {
-					if (!droplet_matches(&l->items[m], tg))
-						continue;
-					r = add_flow(e, &jobs[i], &l->items[m], &cap);
-					if (r < 0)
-						goto out;
-					matched++;
-				}
-			}
-			if (matched == 0) {
-				struct flow_result *res = add_result(e, &jobs[i]);
-				char tt[160], ebuf[512];
-
-				if (res == NULL) {
-					r = -ENOMEM;
+			for (m = 0; rs.r == 0 && m < rs.list->n; m++) {
+				if (tg != NULL && !droplet_matches(&rs.list->items[m], tg))
+					continue;
+				r = add_flow(e, &jobs[i], &rs.list->items[m], &cap);
+				if (r < 0)
 					goto out;
-				}
+				matched++;
+			}
+			if (matched > 0 || (tg == NULL && rs.r == 0))
+				continue;
+			res = add_result(e, &jobs[i]);
+			if (res == NULL) {
+				r = -ENOMEM;
+				goto out;
+			}
+			if (tg != NULL)
 				target_text(tg, tt, sizeof(tt));
-				snprintf(res->target, sizeof(res->target), "%s", tt);
-				if (rr < 0 && rr != -ENOENT) {
-					res->r = rr;
-					res->transient = err->transient || rr == -EIO ||
-					    rr == -ETIMEDOUT || rr == -EAGAIN;
-					res->auth = rr == -EACCES;
-					snprintf(res->error, sizeof(res->error),
-					    "cannot resolve %s: %s", tt,
-					    api_error_format(err, ebuf, sizeof(ebuf)));
-				} else {
-					res->r = -ENOENT;
-					snprintf(res->error, sizeof(res->error), "%s matches no droplet%s",
-					    tt, tg->kind == SCHED_TARGET_ID ? " (404)" : "");
-				}
+			else
+				snprintf(tt, sizeof(tt), "all droplets");
+			snprintf(res->target, sizeof(res->target), "%s", tt);
+			if (rs.r < 0 && rs.r != -ENOENT) {
+				res->r = rs.r;
+				res->transient = rs.error.transient || rs.r == -EIO ||
+				    rs.r == -ETIMEDOUT || rs.r == -EAGAIN;
+				res->auth = rs.r == -EACCES;
+				snprintf(res->error, sizeof(res->error), "cannot resolve %s: %s", tt,
+				    api_error_format(&rs.error, ebuf, sizeof(ebuf)));
+			} else {
+				res->r = -ENOENT;
+				snprintf(res->error, sizeof(res->error), "%s matches no droplet%s", tt,
+				    tg != NULL && tg->kind == SCHED_TARGET_ID ? " (404)" : "");
 			}
 		}
 	}
 out:
-	for (i = 0; rs.lists != NULL && i < t; i++)
-		api_droplet_list_free(rs.lists[i]);
-	api_droplet_list_free(rs.all);
-	free(rs.lists);
-	free(rs.errors);
-	free(rs.rs);
+	api_droplet_list_free(rs.list);
 	return r;
 }
 

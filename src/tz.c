@@ -577,6 +577,8 @@ tz_parse(struct tz *z, const unsigned char *buf, size_t len)
 			have_footer = flen > 0;
 		}
 	}
+	if (h.typecnt == 0)
+		return -EBADMSG;	/* read_hdr refuses it; said again for the reader */
 	z->off[0] = offs[0];
 	for (i = 0; i < h.timecnt; i++) {
 		int64_t t;
@@ -673,6 +675,8 @@ load_path(const char *path, const char *name, struct tz **ret)
 	int r;
 
 	r = read_file(path, &buf, &len);
+	if (r == 0 && buf == NULL)
+		r = -EIO;
 	if (r < 0)
 		return r;
 	z = tz_new(name);

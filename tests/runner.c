@@ -24,12 +24,11 @@ wanted(const char *list, const char *name)
 int
 main(void)
 {
-	const char *only = getenv("DOSNAP_SUITES");
 	SRunner *sr;
 	int failed;
 
 	sr = srunner_create(NULL);
-#define SUITE(name) if (wanted(only, #name)) srunner_add_suite(sr, name##_suite());
+#define SUITE(name) if (wanted(getenv("DOSNAP_SUITES"), #name)) srunner_add_suite(sr, name##_suite());
 #include "suites.inc"
 #undef SUITE
 	srunner_run_all(sr, CK_NORMAL);
