@@ -675,10 +675,10 @@ load_path(const char *path, const char *name, struct tz **ret)
 	int r;
 
 	r = read_file(path, &buf, &len);
-	if (r == 0 && buf == NULL)
-		r = -EIO;
-	if (r < 0)
-		return r;
+	if (r != 0 || buf == NULL) {
+		free(buf);
+		return r < 0 ? r : -EIO;
+	}
 	z = tz_new(name);
 	if (z == NULL) {
 		free(buf);
