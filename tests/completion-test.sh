@@ -89,7 +89,7 @@ expect_match()
 
 global='-f --schedule --state-dir --now --token-file --api-url --cacert --log-format
 	-v --verbose -q --quiet -h --help --version'
-flow='--dry-run --jobs --stop-timeout --notify --time-scale'
+flow='--dry-run --jobs --stop-timeout --notify --rate-limit --time-scale'
 
 for mode in default no-breaks; do
 	if [[ $mode == default ]]; then
@@ -169,11 +169,11 @@ for mode in default no-breaks; do
 	expect_nospace dosnap snapshot ''
 	expect '' dosnap snapshot 123
 
-	# The first operand, or --, ends a command's options.
-	expect '' dosnap snapshot 123 --k
+	# Options may follow operands; only -- ends a command's options.
+	expect '--keep' dosnap snapshot 123 --k
 	expect '' dosnap snapshot -- --k
 	expect 'tag: name:' dosnap snapshot -- ''
-	expect '' dosnap list tag:web --js
+	expect '--json' dosnap list tag:web --js
 done
 
 # --opt=value and tag:name as bash splits them when '=' and ':' break words.
@@ -186,7 +186,7 @@ expect "$tmp/files/token1 $tmp/files/token2" dosnap --token-file = "$tmp/files/t
 expect 'Europe/Berlin' dosnap next --tz = Europe/B
 expect '' dosnap snapshot tag : we
 expect '' dosnap snapshot tag :
-expect '' dosnap list name : db --js
+expect '--json' dosnap list name : db --js
 expect 'run snapshot prune list status check next help' dosnap --log-format = json ''
 expect '--jobs' dosnap --log-format = json run --jo
 

@@ -4,8 +4,8 @@
 # Self-contained: it works with or without the bash-completion package.
 #
 # It follows the program's own parsing: global options before or after the
-# command; a command's options only before its first TARGET (the first
-# operand ends the options, as does `--`).
+# command; a command's options before or after its TARGETs (only `--` ends
+# the options).
 
 _dosnap_commands='run snapshot prune list status check next help'
 
@@ -16,7 +16,7 @@ _dosnap_global_opts='-f --schedule --state-dir --now --token-file --api-url
 # A word list for the command's own options.
 _dosnap_command_opts()
 {
-	local flow='--dry-run --jobs --stop-timeout --notify --time-scale'
+	local flow='--dry-run --jobs --stop-timeout --notify --rate-limit --time-scale'
 
 	case $1 in
 	run)		echo "$flow" ;;
@@ -33,7 +33,7 @@ _dosnap_takes_value()
 {
 	case $1 in
 	-f|--schedule|--state-dir|--now|--token-file|--api-url|--cacert|--log-format) return 0 ;;
-	--jobs|--stop-timeout|--notify|--time-scale) return 0 ;;
+	--jobs|--stop-timeout|--notify|--rate-limit|--time-scale) return 0 ;;
 	--keep|--max-age|--power|--name|--shutdown-timeout|--timeout) return 0 ;;
 	--expr|--tz|--from|-n|--count) return 0 ;;
 	esac
@@ -155,6 +155,9 @@ _dosnap_value()
 		_dosnap_reply -W 'https://' -- "$cur"
 		_dosnap_nospace
 		;;
+	--rate-limit)
+		_dosnap_reply -W '240 off' -- "$cur"
+		;;
 	--name)
 		_dosnap_reply -W 'dosnap-{name}-{slot}' -- "$cur"
 		;;
@@ -209,7 +212,7 @@ _dosnap()
 		fi
 	done
 
-	# After the command: has an operand (or `--`) ended the options?
+	# After the command: has `--` ended the options?  (Operands do not.)
 	if [[ -n $cmd ]]; then
 		for ((i = cmdi + 1; i < cword; i++)); do
 			w=${words[i]}
@@ -222,9 +225,6 @@ _dosnap()
 				_dosnap_takes_value "$w" && ((i++))
 			elif [[ $w == -?* ]]; then
 				_dosnap_short_bundle_wants_next "${w#-}" "$cmd" && ((i++))
-			else
-				operands=1
-				break
 			fi
 		done
 	fi
