@@ -268,7 +268,8 @@ def cmd_report(path, out, svg):
 
     # 5. flow at scale
     w("\n## 5. The flow at scale\n\n")
-    w("`dosnap snapshot --power off` (the default: shutdown, snapshot, power_on) against "
+    w("`dosnap snapshot --power off --rate-limit off` (the default flow: shutdown, snapshot, "
+      "power_on; dosnap's own 240-a-minute budget off, as the mock's limits are) against "
       "`dosnap-mock --droplets N --action-time shutdown=2s --action-time snapshot=5s "
       "--action-time power_on=2s --rate-limit-minute off --rate-limit-hour off`, "
       "targets `tag:env:prod tag:env:staging` (all generated droplets). Both the mock and "
