@@ -1104,7 +1104,9 @@ tree_contains(const char *dir, const char *needle)
 
 /*
  * The token is in no output even at -vvv, nor in the request log or the
- * state directory.  Loop row 0: from $DO_TOKEN; row 1: from --token-file.
+ * state directory.  Loop row 0: from $DO_TOKEN; row 1: from --token-file;
+ * row 2: JSON logs; row 3: every snapshot listing fails, so the run ends in
+ * error messages (with HTTP statuses and request ids) too.
  */
 START_TEST(test_token_never_shown)
 {
@@ -1116,7 +1118,7 @@ START_TEST(test_token_never_shown)
 	struct tu_result res;
 	char *token_file = NULL, *tf_arg = NULL;
 	const char *argv[] = { "-v", "-v", "-v", "--now", NOW, "--keep", "1", NULL, NULL, NULL,
-		NULL };
+		NULL, NULL };
 	size_t i, n = 7;
 
 	mu_config(&cfg, "demo.json");
@@ -1131,11 +1133,26 @@ START_TEST(test_token_never_shown)
 		argv[n++] = tf_arg;
 		t.env = no_env;
 	}
+	if (_i == 2)
+		argv[n++] = "--log-format=json";
+	if (_i == 3) {
+		struct mock_fault fault;
+
+		ck_assert_int_eq(mock_fault_parse("kind=503,path=/v2/droplets/*/snapshots", &fault), 0);
+		ck_assert_int_eq(mock_add_fault(t.m, &fault), 0);
+	}
 	argv[n++] = "310000001";
 	argv[n] = NULL;
 	ds_argv(&t, &res, "snapshot", argv);
-	assert_exit(res, 0);
-	assert_one_slot_snapshot(t.m, WEB1);
+	if (_i == 3) {
+		assert_exit(res, 75);
+		assert_has(res.err, "503");
+	} else {
+		assert_exit(res, 0);
+		assert_one_slot_snapshot(t.m, WEB1);
+	}
+	if (_i == 2)
+		assert_has(res.err, "{\"time\":");
 	/* -vvv did show the HTTP traffic, so the token had every chance to leak. */
 	assert_has(res.err, "http:");
 	ck_assert_msg(strstr(res.out, secret) == NULL, "token on stdout:\n%s", res.out);
@@ -1274,7 +1291,7 @@ flow_suite(void)
 	tcase_add_test(tc, test_unknown_droplet);
 	tcase_add_test(tc, test_token_missing);
 	tcase_add_test(tc, test_token_wrong);
-	tcase_add_loop_test(tc, test_token_never_shown, 0, 2);
+	tcase_add_loop_test(tc, test_token_never_shown, 0, 4);
 	tcase_add_test(tc, test_list);
 	tcase_add_test(bugs, test_never_off_not_reported_as_powered_on);
 	suite_add_tcase(s, tc);
