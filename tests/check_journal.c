@@ -1,0 +1,224 @@
+/* check_journal: intent records: durable writes, listing, damage, removal, the lock, hostile files. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dosnap/journal.h"
+#include "dosnap/util.h"
+#include "suites.h"
+#include "testutil.h"
+
+static struct journal_record
+record(int64_t id, int64_t action)
+{
+	struct journal_record r = { .droplet_id = id, .was_active = true, .slot = 1795663800,
+		.action_id = action };
+
+	snprintf(r.name, sizeof(r.name), "web-%lld", (long long)id);
+	snprintf(r.snapshot, sizeof(r.snapshot), "dosnap-web-%lld-20261126T0330Z", (long long)id);
+	return r;
+}
+
+START_TEST(test_write_list_remove)
+{
+	char *dir = tu_mkdtemp(), *path;
+	struct journal *j = NULL;
+	struct journal_record a = record(310000002, 0), b = record(310000001, 77), *recs = NULL;
+	struct stat st;
+	bool may = false;
+	size_t n = 99;
+
+	ck_assert_int_eq(journal_open(dir, &j, &may), 0);
+	ck_assert(may);
+	ck_assert(!journal_has_records(dir));
+	ck_assert_int_eq(journal_write(j, &a, true), 0);
+	ck_assert_int_eq(journal_write(j, &b, false), 0);
+	ck_assert(journal_has_records(dir));
+
+	path = str_printf("%s/journal/310000002.intent", dir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+
+	ck_assert_int_eq(journal_list(j, &recs, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	/* Sorted by droplet id, every field back. */
+	ck_assert_int_eq(recs[0].droplet_id, 310000001);
+	ck_assert_int_eq(recs[0].action_id, 77);
+	ck_assert_str_eq(recs[1].name, "web-310000002");
+	ck_assert_str_eq(recs[1].snapshot, "dosnap-web-310000002-20261126T0330Z");
+	ck_assert(recs[1].was_active);
+	ck_assert_int_eq(recs[1].slot, 1795663800);
+	ck_assert(!recs[0].damaged && !recs[1].damaged);
+	free(recs);
+
+	/* An update replaces the record. */
+	a.action_id = 123;
+	ck_assert_int_eq(journal_write(j, &a, false), 0);
+	ck_assert_int_eq(journal_list(j, &recs, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(recs[1].action_id, 123);
+	free(recs);
+
+	ck_assert_int_eq(journal_remove(j, 310000001), 0);
+	ck_assert_int_eq(journal_remove(j, 310000001), 0);	/* twice is fine */
+	ck_assert_int_eq(journal_remove(j, 310000002), 0);
+	ck_assert(!journal_has_records(dir));
+	journal_close(j);
+	free(path);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* A damaged record still names its droplet, so recovery can power it on. */
+START_TEST(test_damaged_record)
+{
+	char *dir = tu_mkdtemp(), *jdir;
+	struct journal *j = NULL;
+	struct journal_record *recs = NULL;
+	bool may;
+	size_t n = 0;
+
+	ck_assert_int_eq(journal_open(dir, &j, &may), 0);
+	jdir = str_printf("%s/journal", dir);
+	free(tu_write(jdir, "424242.intent", "dosnap-intent 1\ndroplet 42"));
+	free(tu_write(jdir, "not-a-record.txt", "ignored"));
+	free(tu_write(jdir, "12x.intent", "ignored: no id"));
+	ck_assert_int_eq(journal_list(j, &recs, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(recs[0].droplet_id, 424242);
+	ck_assert(recs[0].damaged);
+	ck_assert(recs[0].was_active);
+	free(recs);
+	journal_close(j);
+	free(jdir);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	int expect;
+} parse_rows[] = {
+	{ "dosnap-intent 1\ndroplet 1\nname a\nwas-active 1\nslot 60\nsnapshot s\naction 0\nwritten 5\n", 0 },
+	{ "dosnap-intent 1\ndroplet 1\nname a\nwas-active 0\nslot 60\nsnapshot s\naction 9\nwritten 5", 0 },
+	{ "", -EBADMSG },
+	{ "dosnap-intent 2\n", -EBADMSG },
+	{ "dosnap-intent 1\ndroplet 1\n", -EBADMSG },	/* fields missing */
+	{ "dosnap-intent 1\ndroplet 0\nname a\nwas-active 1\nslot 60\nsnapshot s\naction 0\nwritten 5\n", -EBADMSG },
+	{ "dosnap-intent 1\ndroplet 1\nname a\nwas-active 2\nslot 60\nsnapshot s\naction 0\nwritten 5\n", -EBADMSG },
+	{ "dosnap-intent 1\ndroplet 1\ndroplet 2\nname a\nwas-active 1\nslot 60\nsnapshot s\naction 0\nwritten 5\n", -EBADMSG },
+	{ "dosnap-intent 1\ndroplet 1\nname a\nwas-active 1\nslot 60\nsnapshot s\naction 0\nwritten 5\nextra 1\n", -EBADMSG },
+	{ "dosnap-intent 1\ndroplet -5\nname a\nwas-active 1\nslot 60\nsnapshot s\naction 0\nwritten 5\n", -EBADMSG },
+};
+
+START_TEST(test_parse_rows)
+{
+	struct journal_record r;
+
+	ck_assert_int_eq(journal_parse(parse_rows[_i].text, strlen(parse_rows[_i].text), &r),
+	    parse_rows[_i].expect);
+}
+END_TEST
+
+/* A record file over the cap is damage, not something to read in full. */
+START_TEST(test_size_cap)
+{
+	char big[JOURNAL_MAX_RECORD + 64];
+	struct journal_record r;
+
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "dosnap-intent 1\n", 16);
+	ck_assert_int_eq(journal_parse(big, sizeof(big), &r), -EBADMSG);
+}
+END_TEST
+
+/* A symlink planted where a record's temporary file goes is not followed. */
+START_TEST(test_symlink_refused)
+{
+	char *dir = tu_mkdtemp(), *target, *tmp;
+	struct journal *j = NULL;
+	struct journal_record a = record(7, 0);
+	bool may;
+
+	ck_assert_int_eq(journal_open(dir, &j, &may), 0);
+	target = tu_write(dir, "victim", "precious\n");
+	tmp = str_printf("%s/journal/7.intent.tmp", dir);
+	ck_assert_int_eq(symlink(target, tmp), 0);
+	ck_assert_int_eq(journal_write(j, &a, true), -ELOOP);
+	journal_close(j);
+	free(tmp);
+	free(target);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Recovery needs the journal to itself: a second dosnap while one runs gets
+ * it shared, and may not recover; once the first is gone it may.
+ */
+START_TEST(test_lock_shared_and_exclusive)
+{
+	char *dir = tu_mkdtemp();
+	struct journal *j = NULL;
+	bool may = false;
+	int status;
+	pid_t pid;
+
+	ck_assert_int_eq(journal_open(dir, &j, &may), 0);
+	ck_assert(may);
+	journal_share(j);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct journal *j2 = NULL;
+		bool may2 = true;
+
+		if (journal_open(dir, &j2, &may2) < 0)
+			_exit(2);
+		_exit(may2 ? 1 : 0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "a second dosnap could recover while the first ran");
+	journal_close(j);
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct journal *j2 = NULL;
+		bool may2 = false;
+
+		if (journal_open(dir, &j2, &may2) < 0)
+			_exit(2);
+		_exit(may2 ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+Suite *
+journal_suite(void)
+{
+	Suite *s = suite_create("journal");
+	TCase *tc = tcase_create("journal");
+
+	tcase_add_test(tc, test_write_list_remove);
+	tcase_add_test(tc, test_damaged_record);
+	tcase_add_loop_test(tc, test_parse_rows, 0, sizeof(parse_rows) / sizeof(parse_rows[0]));
+	tcase_add_test(tc, test_size_cap);
+	tcase_add_test(tc, test_symlink_refused);
+	tcase_add_test(tc, test_lock_shared_and_exclusive);
+	suite_add_tcase(s, tc);
+	return s;
+}
