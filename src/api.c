@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "dosnap/api.h"
+#include "dosnap/tz.h"
+#include "dosnap/util.h"
 
 #ifndef DOSNAP_VERSION
 #define DOSNAP_VERSION "unknown"
@@ -152,15 +154,6 @@ fail:
 /* --- small helpers ------------------------------------------------------- */
 
 static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
 wall_ms(void)
 {
 	struct timespec ts;
@@ -286,109 +279,18 @@ url_escape(const char *s)
 	return d;
 }
 
-static char *
-str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-str_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return NULL;
-	s = malloc((size_t)n + 1);
-	if (s == NULL)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 /* --- times --------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static bool
-digits(const char *s, int n, int *ret)
-{
-	int v = 0, i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*ret = v;
-	return true;
-}
-
 /*
- * time    = date ( "T" / "t" / " " ) hh ":" mm ":" ss [ "." 1*DIGIT ] zone
- * date    = yyyy "-" mm "-" dd
- * zone    = "Z" / "z" / ( "+" / "-" ) hh ":" mm
+ * The API's times are RFC 3339; the tz module parses those for the whole
+ * program ("2020-07-28T16:47:44Z", fractions and offsets allowed).
  */
 int
 api_parse_time(const char *s, int64_t *ret)
 {
-	int y, mo, d, h, mi, sec, zh = 0, zm = 0, sign = 0;
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int64_t t;
-
-	if (s == NULL || strnlen(s, 40) < 20)
+	if (s == NULL)
 		return -EINVAL;
-	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-	    !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) ||
-	    s[16] != ':' || !digits(s + 17, 2, &sec))
-		return -EINVAL;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
-		return -EINVAL;
-	s += 19;
-	if (*s == '.') {
-		s++;
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		sign = *s == '+' ? 1 : -1;
-		if (!digits(s + 1, 2, &zh) || s[3] != ':' || !digits(s + 4, 2, &zm) ||
-		    zh > 23 || zm > 59)
-			return -EINVAL;
-		s += 6;
-	} else {
-		return -EINVAL;
-	}
-	if (*s != '\0')
-		return -EINVAL;
-	if (sec == 60)
-		sec = 59;
-	t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
-	t -= sign * (zh * 3600 + zm * 60);
-	*ret = t;
-	return 0;
+	return tz_parse_rfc3339(s, ret);
 }
 
 /* --- loopback ------------------------------------------------------------ */
@@ -2531,7 +2433,7 @@ process_done(struct api_client *c)
 		struct req *q;
 		void *priv = NULL;
 		long status = 0, request_size = 0;
-		int64_t now = mono_ms();
+		int64_t now = clock_mono_ms();
 		CURLcode cc;
 		CURL *e;
 
@@ -2604,7 +2506,7 @@ next_due(const struct api_client *c, int64_t now)
 int
 api_client_run(struct api_client *c, int timeout_ms)
 {
-	int64_t start = mono_ms();
+	int64_t start = clock_mono_ms();
 	int fired = 0;
 
 	if (c == NULL)
@@ -2612,7 +2514,7 @@ api_client_run(struct api_client *c, int timeout_ms)
 	if (c->in_callback > 0)
 		return -EDEADLK;
 	for (;;) {
-		int64_t now = mono_ms(), due, wait;
+		int64_t now = clock_mono_ms(), due, wait;
 		int running;
 
 		fired += fire_done(c);
@@ -2622,13 +2524,13 @@ api_client_run(struct api_client *c, int timeout_ms)
 		process_done(c);
 		fired += fire_done(c);
 		if (fired > 0) {
-			start_due(c, mono_ms());
+			start_due(c, clock_mono_ms());
 			return fired;
 		}
 		if (timeout_ms < 0 && c->n_pending == 0)
 			return 0;
 
-		now = mono_ms();
+		now = clock_mono_ms();
 		if (timeout_ms < 0) {
 			wait = 60000;
 		} else {
@@ -2655,7 +2557,7 @@ api_client_pending(const struct api_client *c)
 long
 api_client_next_timeout(const struct api_client *c)
 {
-	int64_t now = mono_ms(), due;
+	int64_t now = clock_mono_ms(), due;
 	long t;
 
 	if (c == NULL || c->n_pending == 0)
@@ -2972,7 +2874,7 @@ submit(struct api_client *c, enum req_kind kind, enum api_body_kind body_kind,
     uint64_t *ret_id, struct req **ret_q)
 {
 	struct req *q;
-	int64_t now = mono_ms();
+	int64_t now = clock_mono_ms();
 
 	if (c == NULL || cb == NULL || c->closing) {
 		free(path);

@@ -11,6 +11,7 @@
 #include "dosnap/flow.h"
 #include "dosnap/naming.h"
 #include "dosnap/schedule.h"
+#include "dosnap/util.h"
 
 /*
  * Each droplet's flow is a small state machine.  A state either has one
@@ -124,14 +125,6 @@ struct engine {
 	bool prune_only;
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t
 scaled(const struct engine *e, double ms)
@@ -144,7 +137,7 @@ scaled(const struct engine *e, double ms)
 static double
 since_s(int64_t t0)
 {
-	return (double)(mono_ms() - t0) / 1000.0;
+	return (double)(clock_mono_ms() - t0) / 1000.0;
 }
 
 static void
@@ -218,7 +211,7 @@ set_timer(struct flow *f, enum fstate state, double ms)
 {
 	f->state = state;
 	f->wait = W_TIMER;
-	f->wake_at = mono_ms() + scaled(f->e, ms);
+	f->wake_at = clock_mono_ms() + scaled(f->e, ms);
 }
 
 static void
@@ -229,7 +222,7 @@ wait_droplet(struct flow *f, enum fstate state, enum api_droplet_status want, lo
 	f->want = want;
 	f->poll_ms = POLL_NEXT_MS;
 	f->poll_cap_ms = POLL_POWER_CAP_MS;
-	f->wake_at = mono_ms() + scaled(f->e, (double)first_ms);
+	f->wake_at = clock_mono_ms() + scaled(f->e, (double)first_ms);
 }
 
 static void
@@ -241,14 +234,14 @@ wait_action(struct flow *f, enum fstate state, int64_t action_id, long first_ms,
 	f->action_individual = false;
 	f->poll_ms = POLL_NEXT_MS;
 	f->poll_cap_ms = cap_ms;
-	f->wake_at = mono_ms() + scaled(f->e, (double)first_ms);
+	f->wake_at = clock_mono_ms() + scaled(f->e, (double)first_ms);
 }
 
 /* Poll again later, backing off: quick at first, slower for long waits. */
 static void
 poll_later(struct flow *f)
 {
-	f->wake_at = mono_ms() + scaled(f->e, (double)f->poll_ms);
+	f->wake_at = clock_mono_ms() + scaled(f->e, (double)f->poll_ms);
 	f->poll_ms = f->poll_ms * 3 / 2;
 	if (f->poll_ms > f->poll_cap_ms)
 		f->poll_ms = f->poll_cap_ms;
@@ -346,7 +339,7 @@ step_shutdown(struct flow *f)
 		}
 	}
 	f->powered_off = true;
-	f->step_t0 = mono_ms();
+	f->step_t0 = clock_mono_ms();
 	f->state = FS_SHUTDOWN;
 	send_action(f, "shutdown", NULL);
 }
@@ -367,7 +360,7 @@ step_snapshot(struct flow *f)
 		return;
 	}
 	f->state = FS_SNAPSHOT;
-	f->step_t0 = mono_ms();
+	f->step_t0 = clock_mono_ms();
 	send_action(f, "snapshot", f->snap_name);
 }
 
@@ -477,7 +470,7 @@ go_list_snaps(struct flow *f)
 	/* Listed with the others due now, when that saves requests (poll_tick). */
 	f->state = FS_LIST_SNAPS;
 	f->wait = W_SNAPS;
-	f->wake_at = mono_ms();
+	f->wake_at = clock_mono_ms();
 }
 
 static void
@@ -505,7 +498,7 @@ go_restore(struct flow *f)
 
 		f->power_action_id = 0;
 		f->resume = FS_RESTORE;
-		f->deadline = mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
+		f->deadline = clock_mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
 		wait_action(f, FS_BUSY, id, POLL_NEXT_MS / 2, POLL_POWER_CAP_MS);
 		return;
 	}
@@ -514,10 +507,10 @@ go_restore(struct flow *f)
 	 * The look is a status poll, so many droplets share one listing.
 	 */
 	f->state = FS_RESTORE;
-	f->step_t0 = mono_ms();
+	f->step_t0 = clock_mono_ms();
 	f->wait = W_DROPLET;
 	f->want = API_DROPLET_ACTIVE;
-	f->wake_at = mono_ms();
+	f->wake_at = clock_mono_ms();
 }
 
 static void
@@ -547,7 +540,7 @@ go_after_snapshot(struct flow *f)
 	}
 	f->state = FS_LIST_AFTER;
 	f->wait = W_SNAPS;
-	f->wake_at = mono_ms();
+	f->wake_at = clock_mono_ms();
 }
 
 static void
@@ -720,7 +713,7 @@ on_droplet_status(struct flow *f, enum api_droplet_status st)
 		}
 		return;
 	}
-	if (mono_ms() < f->deadline) {
+	if (clock_mono_ms() < f->deadline) {
 		poll_later(f);
 		return;
 	}
@@ -753,7 +746,7 @@ on_droplet_status(struct flow *f, enum api_droplet_status st)
 static void
 on_snapshot_action(struct flow *f, const struct api_action *a)
 {
-	int64_t now = mono_ms();
+	int64_t now = clock_mono_ms();
 
 	if (a->status == API_ACTION_COMPLETED) {
 		f->wait = W_NONE;
@@ -797,7 +790,7 @@ on_busy_actions(struct flow *f, const struct api_action_list *l)
 		if (l->items[i].status == API_ACTION_IN_PROGRESS) {
 			emit(f, FLOW_INFO, false, "waiting for its %s action %" PRId64 " to finish",
 			    l->items[i].type, l->items[i].id);
-			f->deadline = mono_ms() + scaled(f->e, (double)f->opts->timeout * 1000);
+			f->deadline = clock_mono_ms() + scaled(f->e, (double)f->opts->timeout * 1000);
 			wait_action(f, FS_BUSY, l->items[i].id, POLL_NEXT_MS, POLL_SNAPSHOT_CAP_MS);
 			return;
 		}
@@ -853,7 +846,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		}
 		emit(f, FLOW_INFO, false, "shutdown sent%s", rp->adopted ? " (adopted)" : "");
 		f->power_action_id = rp->action->id;
-		f->deadline = mono_ms() + scaled(f->e, (double)f->opts->shutdown_timeout * 1000);
+		f->deadline = clock_mono_ms() + scaled(f->e, (double)f->opts->shutdown_timeout * 1000);
 		wait_droplet(f, FS_WAIT_OFF, API_DROPLET_OFF, POLL_POWER_FIRST_MS);
 		return;
 	case FS_POWEROFF:
@@ -869,7 +862,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		emit(f, FLOW_INFO, false, "power_off sent");
 		f->power_action_id = rp->action->id;
 		f->poweroff_phase = true;
-		f->deadline = mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
+		f->deadline = clock_mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
 		wait_droplet(f, FS_WAIT_OFF, API_DROPLET_OFF, POLL_POWER_FIRST_MS);
 		return;
 	case FS_VOLUMES:
@@ -936,8 +929,8 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 
 			f->e->cfg->hooks.progress(&rec, f->e->cfg->hooks.userdata);
 		}
-		f->deadline = mono_ms() + scaled(f->e, (double)f->opts->timeout * 1000);
-		f->hard_deadline = mono_ms() +
+		f->deadline = clock_mono_ms() + scaled(f->e, (double)f->opts->timeout * 1000);
+		f->hard_deadline = clock_mono_ms() +
 		    scaled(f->e, (double)f->opts->timeout * 1000 * SNAPSHOT_HARD_FACTOR);
 		if (rp->action->status != API_ACTION_IN_PROGRESS) {
 			f->wait = W_ACTION;
@@ -970,7 +963,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 			return;
 		}
 		emit(f, FLOW_INFO, false, "power_on sent");
-		f->deadline = mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
+		f->deadline = clock_mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
 		wait_droplet(f, FS_WAIT_ON, API_DROPLET_ACTIVE, POLL_POWER_FIRST_MS);
 		return;
 	case FS_LIST_AFTER:
@@ -1025,7 +1018,7 @@ dispatch_action(struct flow *f, const struct api_action *a)
 		return;
 	}
 	/* The pending action that made a POST fail with 422. */
-	if (a->status == API_ACTION_IN_PROGRESS && mono_ms() < f->deadline) {
+	if (a->status == API_ACTION_IN_PROGRESS && clock_mono_ms() < f->deadline) {
 		poll_later(f);
 		return;
 	}
@@ -1046,7 +1039,7 @@ on_poll_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 	if (f->wait == W_DROPLET) {
 		if (rp->r < 0) {
 			poll_later(f);
-			if (mono_ms() >= f->deadline)
+			if (clock_mono_ms() >= f->deadline)
 				on_droplet_status(f, f->status);
 			return;
 		}
@@ -1109,7 +1102,7 @@ on_shared_droplets(struct api_client *c, struct api_reply *rp, void *userdata)
 		}
 		if (!seen) {
 			poll_later(f);
-			if (mono_ms() >= f->deadline)
+			if (clock_mono_ms() >= f->deadline)
 				on_droplet_status(f, f->status);
 		}
 	}
@@ -1175,7 +1168,7 @@ on_shared_snaps(struct api_client *c, struct api_reply *rp, void *userdata)
 			/* Ask alone next time; the shared listing may be what fails. */
 			f->snaps_individual = true;
 			f->wait = W_SNAPS;
-			f->wake_at = mono_ms() + scaled(e, POLL_NEXT_MS);
+			f->wake_at = clock_mono_ms() + scaled(e, POLL_NEXT_MS);
 			continue;
 		}
 		/* Exactly its own: a list sized for the account's would add up. */
@@ -1381,12 +1374,12 @@ start_flows(struct engine *e)
 		if (f->state != FS_PENDING || droplet_busy_elsewhere(e, f))
 			continue;
 		e->running++;
-		f->t0 = mono_ms();
+		f->t0 = clock_mono_ms();
 		if (e->prune_only) {
 			f->state = FS_LIST_AFTER;
 			f->snapshot_ok = true;
 			f->wait = W_SNAPS;
-			f->wake_at = mono_ms();
+			f->wake_at = clock_mono_ms();
 		} else if (f->pending_action_id != 0) {
 			/*
 			 * An action in progress (a run that died left a snapshot
@@ -1396,7 +1389,7 @@ start_flows(struct engine *e)
 			emit(f, FLOW_WARN, false, "%s, with action %" PRId64 " in progress; waiting "
 			    "for it", api_droplet_status_name(f->status), f->pending_action_id);
 			f->resume = FS_REEVAL;
-			f->deadline = mono_ms() + scaled(e, (double)f->opts->timeout * 1000);
+			f->deadline = clock_mono_ms() + scaled(e, (double)f->opts->timeout * 1000);
 			wait_action(f, FS_BUSY, f->pending_action_id, POLL_NEXT_MS, POLL_SNAPSHOT_CAP_MS);
 		} else {
 			emit(f, FLOW_INFO, false, "%s, %s", api_droplet_status_name(f->status),
@@ -1443,7 +1436,7 @@ begin_stop(struct engine *e)
 	size_t i;
 
 	e->stopping = true;
-	e->stop_deadline = mono_ms() + t * 1000;
+	e->stop_deadline = clock_mono_ms() + t * 1000;
 	for (i = 0; i < e->n_flows; i++) {
 		struct flow *f = &e->flows[i];
 
@@ -1463,7 +1456,7 @@ engine_loop(struct engine *e)
 	int r;
 
 	for (;;) {
-		int64_t now = mono_ms(), next = -1;
+		int64_t now = clock_mono_ms(), next = -1;
 		long api_next;
 		size_t i;
 		int timeout;

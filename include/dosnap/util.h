@@ -17,6 +17,9 @@ int	parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
 /* malloc'd printf; NULL on failure.  The caller frees. */
 char	*str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Milliseconds on the monotonic clock: for waits and deadlines, never for dates. */
+int64_t	clock_mono_ms(void);
+
 /* 64-bit FNV-1a over LEN bytes. */
 uint64_t hash_fnv1a64(const void *data, size_t len);
 
