@@ -157,6 +157,21 @@ flow_event_to_log(const struct flow_event *ev, void *userdata)
 		log_msg(levels[ev->level], "%s%s", ev->dry_run ? "dry run: " : "", ev->message);
 }
 
+static void
+progress_to_status(const struct flow_progress *p, void *userdata)
+{
+	char line[200], failed[32] = "";
+
+	(void)userdata;
+	if (p->failed > 0)
+		snprintf(failed, sizeof(failed), ", %zu failed", p->failed);
+	snprintf(line, sizeof(line), "[%zu/%zu done%s] %zu looking, %zu powering off, "
+	    "%zu snapshotting, %zu powering on, %zu pruning, %zu waiting  %.0f s", p->done,
+	    p->total, failed, p->looking, p->powering_off, p->snapshotting, p->powering_on,
+	    p->pruning, p->waiting, p->elapsed_s);
+	log_status(line);
+}
+
 void
 cmd_flow_config(const struct cli_ctx *ctx, int jobs, bool dry_run, struct flow_config *cfg)
 {
@@ -167,6 +182,8 @@ cmd_flow_config(const struct cli_ctx *ctx, int jobs, bool dry_run, struct flow_c
 	cfg->wall_now = (int64_t)time(NULL);
 	cfg->event = flow_event_to_log;
 	cfg->stop_timeout_s = ctx->stop_timeout_s;
+	if (log_status_enabled())
+		cfg->progress = progress_to_status;
 }
 
 static const char *
@@ -190,6 +207,7 @@ cmd_print_report(const struct flow_report *rep, bool dry_run)
 {
 	size_t i;
 
+	log_status(NULL);
 	if (rep->n == 0)
 		return;
 	if (!dry_run) {

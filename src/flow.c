@@ -1450,9 +1450,57 @@ begin_stop(struct engine *e)
 	}
 }
 
+static void
+report_progress(struct engine *e, int64_t t0)
+{
+	struct flow_progress p = { .total = e->n_flows };
+	size_t i;
+
+	for (i = 0; i < e->n_flows; i++) {
+		const struct flow *f = &e->flows[i];
+
+		switch (f->state) {
+		case FS_PENDING:
+			p.waiting++;
+			break;
+		case FS_DONE:
+			p.done++;
+			if (f->res->r < 0)
+				p.failed++;
+			break;
+		case FS_SHUTDOWN:
+		case FS_WAIT_OFF:
+		case FS_POWEROFF:
+			p.powering_off++;
+			break;
+		case FS_VOLUMES:
+		case FS_SNAPSHOT:
+		case FS_WAIT_SNAPSHOT:
+			p.snapshotting++;
+			break;
+		case FS_RESTORE:
+		case FS_WAIT_ON:
+			p.powering_on++;
+			break;
+		case FS_LIST_AFTER:
+		case FS_PRUNE:
+			p.pruning++;
+			break;
+		case FS_REEVAL:
+		case FS_LIST_SNAPS:
+		case FS_BUSY:
+			p.looking++;
+			break;
+		}
+	}
+	p.elapsed_s = (double)(clock_mono_ms() - t0) / 1000.0;
+	e->cfg->progress(&p, e->cfg->event_userdata);
+}
+
 static int
 engine_loop(struct engine *e)
 {
+	int64_t t0 = clock_mono_ms(), last_progress = 0;
 	int r;
 
 	for (;;) {
@@ -1478,6 +1526,10 @@ engine_loop(struct engine *e)
 			return -EINTR;
 		}
 		start_flows(e);
+		if (e->cfg->progress != NULL && now - last_progress >= 250) {
+			last_progress = now;
+			report_progress(e, t0);
+		}
 		if (e->done == e->n_flows && api_client_pending(e->c) == 0)
 			return 0;
 		run_timers(e, now);

@@ -20,6 +20,8 @@ static struct {
 	bool journal;
 	char *secrets[LOG_SECRETS_MAX];
 	size_t n_secrets;
+	bool tty;
+	char status[256];	/* the status line shown, "" for none */
 } logger = {
 	.format = LOG_FORMAT_TEXT,
 	.max_level = LOG_LEVEL_NOTICE,
@@ -66,6 +68,25 @@ log_setup(enum log_format format, int verbosity)
 	else
 		logger.max_level = LOG_LEVEL_DEBUG;
 	logger.journal = stderr_is_journal();
+	logger.tty = isatty(STDERR_FILENO) && !logger.journal;
+}
+
+int
+log_status_enabled(void)
+{
+	return logger.tty && logger.format == LOG_FORMAT_TEXT &&
+	    logger.max_level >= LOG_LEVEL_NOTICE;
+}
+
+void
+log_status(const char *line)
+{
+	if (!log_status_enabled())
+		return;
+	snprintf(logger.status, sizeof(logger.status), "%s", line != NULL ? line : "");
+	/* \r and erase-line: one line, redrawn in place. */
+	fprintf(stderr, "\r\033[K%s", logger.status);
+	fflush(stderr);
 }
 
 int
@@ -191,6 +212,8 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	if ((size_t)n >= sizeof(buf))
 		memcpy(buf + sizeof(buf) - 4, "...", 4);
 	redact(buf, sizeof(buf));
+	if (logger.status[0] != '\0')
+		fputs("\r\033[K", stderr);
 
 	if (logger.format == LOG_FORMAT_JSON) {
 		struct timespec ts;
@@ -210,6 +233,10 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		fprintf(stderr, "dosnap: %s: %s\n", level_name(level), buf);
 	} else {
 		fprintf(stderr, "dosnap: %s\n", buf);
+	}
+	if (logger.status[0] != '\0') {
+		fputs(logger.status, stderr);
+		fflush(stderr);
 	}
 }
 

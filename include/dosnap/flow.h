@@ -37,6 +37,15 @@ struct flow_event {
 
 typedef void (*flow_event_fn)(const struct flow_event *ev, void *userdata);
 
+/* Where the droplets are, for a live progress view. */
+struct flow_progress {
+	size_t total, done, failed, waiting;	/* waiting: not started yet */
+	size_t looking, powering_off, snapshotting, powering_on, pruning;
+	double elapsed_s;
+};
+
+typedef void (*flow_progress_fn)(const struct flow_progress *p, void *userdata);
+
 /*
  * The durable record hooks (the intent journal).  INTENT runs before the
  * flow first powers a droplet off and must return 0 for it to go on (a
@@ -68,6 +77,7 @@ struct flow_config {
 	long power_timeout_s;		/* power_off and power_on waits; 0: 300 */
 	flow_event_fn event;
 	void *event_userdata;
+	flow_progress_fn progress;	/* called about 4 times a second; NULL: none */
 	struct flow_hooks hooks;
 	/*
 	 * Droplets an interrupted run powered off and recovery could not yet

@@ -52,6 +52,16 @@ void	log_vmsg(enum log_level level, const char *fmt, va_list ap)
  */
 int	log_errno(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * A status line at the bottom of a terminal (a live progress view): shown
+ * only when stderr is a terminal, text format, not -q.  Messages clear it
+ * and draw it again below themselves.  LINE NULL clears it for good.
+ */
+void	log_status(const char *line);
+
+/* Whether log_status shows anything (stderr a terminal, text, not quiet). */
+int	log_status_enabled(void);
+
 #define log_error(...)	log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
 #define log_notice(...)	log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
