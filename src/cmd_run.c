@@ -212,17 +212,8 @@ run_flows(struct cli_ctx *ctx, const struct run_opts *o, const char *dir,
 		 * a slot that fully succeeded is done.  The next run finishes
 		 * the others, adopting what this one made.
 		 */
-		if (entry_interrupted(&rep, &jobs[i]) || (*cfg.stop && code != EXIT_OK)) {
-			/*
-			 * Known to the state as handled up to just before its
-			 * slot, so the next run finds the slot due again even
-			 * a minute later (a new entry would otherwise count as
-			 * handled through now).
-			 */
-			if (state_find(st, jobs[i].entry->id) == NULL)
-				(void)due_mark(st, jobs[i].entry, jobs[i].slot - 1, 0, 0);
-			continue;
-		}
+		if (entry_interrupted(&rep, &jobs[i]) || (*cfg.stop && code != EXIT_OK))
+			continue;	/* left due: see keep_due */
 		r = due_mark(st, jobs[i].entry, ctx->now, jobs[i].slot, code);
 		if (r < 0) {
 			log_errno(r, "cannot record the slot of line %u", jobs[i].entry->line);
@@ -234,6 +225,29 @@ out:
 	cmd_session_close(&sess);
 	free(jobs);
 	return ret;
+}
+
+/*
+ * Every due entry whose slot was not recorded as done (cut short by a
+ * signal, no token, the API unreachable before any flow began) must stay
+ * due.  One the state already knows does; a new one is entered as handled
+ * up to just before its slot, so that the next run finds the slot again
+ * even a minute later, instead of counting it handled through now.
+ */
+static int
+keep_due(struct state *st, const struct due_item *due, size_t n_due)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < n_due; i++) {
+		if (state_find(st, due[i].entry->id) != NULL)
+			continue;
+		r = due_mark(st, due[i].entry, due[i].slot - 1, 0, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static int
@@ -410,6 +424,12 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	 */
 	if (n_due > 0 || journal_has_records(dir))
 		ret = run_flows(ctx, &o, dir, due, n_due, &st);
+	r = keep_due(&st, due, n_due);
+	if (r < 0) {
+		log_errno(r, "cannot update the state");
+		ret = cli_exit_code(r);
+		goto out;
+	}
 	dirty = run_update_state(&st, s, ctx->now, &r) || n_due > 0;
 	if (r < 0) {
 		log_errno(r, "cannot update the state");
