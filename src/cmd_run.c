@@ -409,7 +409,10 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		log_warn("the clock went backwards: it is %s but the last run was at %s; "
 		    "nothing is due until then", format_time(z, ctx->now, a),
 		    format_time(z, st.last_run, b));
-		goto out;
+		/* Droplets an interrupted run left off are still recovered. */
+		if (!o.dry_run && journal_has_records(dir))
+			ret = run_flows(ctx, &o, dir, due, 0, &st);
+		goto out;	/* the state keeps its last run */
 	}
 	if (o.dry_run) {
 		print_due(due, n_due, ctx->now, s->n_entries ? s->entries[0].zone : NULL);
