@@ -86,7 +86,7 @@ log_status(const char *line)
 	snprintf(logger.status, sizeof(logger.status), "%s", line != NULL ? line : "");
 	/* \r and erase-line: one line, redrawn in place. */
 	fprintf(stderr, "\r\033[K%s", logger.status);
-	fflush(stderr);
+	(void)fflush(stderr);	/* a status line that fails to show is no failure */
 }
 
 int
@@ -236,7 +236,7 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	}
 	if (logger.status[0] != '\0') {
 		fputs(logger.status, stderr);
-		fflush(stderr);
+		(void)fflush(stderr);
 	}
 }
 

@@ -133,8 +133,8 @@ START_TEST(test_size_cap)
 	char big[JOURNAL_MAX_RECORD + 64];
 	struct journal_record r;
 
-	memset(big, 'a', sizeof(big));
-	memcpy(big, "dosnap-intent 1\n", 16);
+	snprintf(big, sizeof(big), "dosnap-intent 1\n");
+	memset(big + 16, 'a', sizeof(big) - 16);
 	ck_assert_int_eq(journal_parse(big, sizeof(big), &r), -EBADMSG);
 }
 END_TEST
