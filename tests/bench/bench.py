@@ -378,7 +378,7 @@ def cmd_report(path, out, svg):
           "and 2 s), one droplet took %s s and 100 droplets at `--jobs 100` %s s (%s requests a "
           "droplet). At `--time-scale %s` every millisecond of dosnap's own work (HTTP round "
           "trips on loopback, the journal's fsyncs) counts %s times over, which is what the "
-          "scaled ratios above show; at real speed the same work is %s s.\n"
+          "scaled ratios above show; at real speed the 100 droplets take %s s longer than one.\n"
           % (fmt(num(r, "real_1_wall"), 2), fmt(num(r, "real_100_wall"), 2),
              fmt(num(r, "real_100_req") / 100, 2), r.get("flow_scale"), fmt(1 / S, 0),
              fmt(num(r, "real_100_wall") - num(r, "real_1_wall"), 2)))
