@@ -328,6 +328,11 @@ def cmd_report(path, out, svg):
         x = num(r, "flow_100_10_wall") / S / (10 * one)
         t_rows.append(["100 droplets, `--jobs 10`, wall vs ideal (10 x 1 droplet)", fmt(x, 2) + "x",
                        "<= 1.1x", verdict(le(x, 1.1))])
+    if "real_100_10_wall" in r and "real_1_wall" in r:
+        x = num(r, "real_100_10_wall") / (10 * num(r, "real_1_wall"))
+        t_rows.append(["the same at real speed (`--time-scale 1`): %s s against 10 x %s s"
+                       % (fmt(num(r, "real_100_10_wall"), 1), fmt(num(r, "real_1_wall"), 2)),
+                       fmt(x, 2) + "x", "<= 1.1x", verdict(le(x, 1.1))])
         for j in (10, 100):
             if "flow_100_%d_req" % j in r:
                 x = num(r, "flow_100_%d_req" % j) / 100
