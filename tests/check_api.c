@@ -869,6 +869,30 @@ END_TEST
 
 /* --- bodies over the cap ------------------------------------------------------ */
 
+/* A listing longer than API_LIST_MAX items is refused, not held in memory. */
+START_TEST(test_list_item_cap)
+{
+	static const char item[] = "{\"id\":7,\"name\":\"d\",\"status\":\"active\"},";
+	size_t n = (size_t)API_LIST_MAX + 1, len = 0, cap = 128 + n * (sizeof(item) - 1);
+	struct api_reply reply = { 0 };
+	char *body = malloc(cap), *next = NULL;
+	size_t i;
+
+	ck_assert_ptr_nonnull(body);
+	len += (size_t)snprintf(body, cap, "{\"droplets\":[");
+	for (i = 0; i < n; i++) {
+		memcpy(body + len, item, sizeof(item) - 1);
+		len += sizeof(item) - 1;
+	}
+	body[len - 1] = ']';	/* the last comma */
+	len += (size_t)snprintf(body + len, cap - len, ",\"meta\":{\"total\":%zu}}", n);
+	ck_assert_int_eq(api_decode(API_BODY_DROPLETS, body, len, &reply, &next), -EFBIG);
+	ck_assert_ptr_null(reply.droplets);
+	ck_assert_ptr_null(next);
+	free(body);
+}
+END_TEST
+
 START_TEST(test_body_cap)
 {
 	struct mock *m = start_mock(NULL, 50);
@@ -1219,6 +1243,7 @@ api_suite(void)
 	tcase_add_test(mock, test_pagination);
 	tcase_add_test(mock, test_pagination_failing_page);
 	tcase_add_test(mock, test_body_cap);
+	tcase_add_test(unit, test_list_item_cap);
 	tcase_add_test(mock, test_pacing_hourly);
 	tcase_add_test(mock, test_pacing_burst_429);
 	tcase_add_test(mock, test_pacing_own_budget);
