@@ -549,6 +549,9 @@ entry_add(struct cmd_entry *ce, const char *key, const char *value)
 
 	if (strpbrk(value, " \t\n") != NULL)
 		return -EINVAL;
+	/* The schedule's own limit on a line applies to the flags as well. */
+	if (ce->len + strlen(value) + (key != NULL ? strlen(key) + 2 : 1) >= SCHED_MAX_LINE)
+		return -E2BIG;
 	n = snprintf(ce->line + ce->len, sizeof(ce->line) - ce->len, " %s%s%s",
 	    key != NULL ? key : "", key != NULL ? "=" : "", value);
 	if (n < 0 || (size_t)n >= sizeof(ce->line) - ce->len)
@@ -794,7 +797,11 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 		if (job.all_droplets && entry_add(&ce, NULL, "1") < 0)
 			return EXIT_SOFTWARE;
 		for (; optind < argc; optind++) {
-			if (entry_add(&ce, NULL, argv[optind]) < 0)
+			r = entry_add(&ce, NULL, argv[optind]);
+			if (r == -E2BIG)
+				return cli_usage_error(cmd, "too many targets: at most %d bytes of them; "
+				    "name many droplets with a tag:NAME instead", SCHED_MAX_LINE);
+			if (r < 0)
 				return cli_usage_error(cmd, "'%s' is not a target", argv[optind]);
 		}
 		if (ce.len + strlen(opts) >= sizeof(ce.line))
@@ -945,9 +952,14 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 		return list_usage(stdout);
 	if (optind < argc) {
 		ce.len = (size_t)snprintf(ce.line, sizeof(ce.line), "* * * * *");
-		for (; optind < argc; optind++)
-			if (entry_add(&ce, NULL, argv[optind]) < 0)
+		for (; optind < argc; optind++) {
+			r = entry_add(&ce, NULL, argv[optind]);
+			if (r == -E2BIG)
+				return cli_usage_error("list", "too many targets: at most %d bytes of "
+				    "them; use tag:NAME", SCHED_MAX_LINE);
+			if (r < 0)
 				return cli_usage_error("list", "'%s' is not a target", argv[optind]);
+		}
 		ret = entry_parse("list", &ce);
 		if (ret != EXIT_OK)
 			return ret;
