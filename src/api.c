@@ -1218,7 +1218,7 @@ struct req {
 	bool final_adopt;		/* looking once more after a 422 to a re-sent POST */
 	enum req_phase phase;
 	int saved_r;
-	struct api_error saved_error;
+	struct api_error *saved_error;	/* while adopting only: most requests never need one */
 
 	enum req_state state;
 	int64_t due;			/* monotonic ms */
@@ -1235,7 +1235,7 @@ struct req {
 	long retry_after_s;		/* -1: none */
 	long rl_remaining;		/* -1: none */
 	int64_t rl_reset;		/* 0: none */
-	char request_id[128];
+	char request_id[72];		/* as in struct api_error: a UUID, with room */
 
 	struct api_reply reply;
 };
@@ -1530,6 +1530,7 @@ req_free(struct req *q)
 	free(q->resource_id);
 	free(q->snap_name);
 	free(q->adopt_url);
+	free(q->saved_error);
 	buf_release(&q->body);
 	free(q);
 }
@@ -2008,12 +2009,18 @@ adopt_begin(struct req *q, int r, const struct api_error *err, int64_t now, long
 		url = str_printf("%s/v2/volumes/%s/snapshots?per_page=%d", c->base,
 		    q->resource_id, API_PER_PAGE);
 	q->saved_r = r;
-	q->saved_error = *err;
-	q->saved_error.ambiguous = true;
-	if (url == NULL) {
-		req_complete(q, r, &q->saved_error);
+	free(q->saved_error);
+	q->saved_error = malloc(sizeof(*q->saved_error));
+	if (url == NULL || q->saved_error == NULL) {
+		struct api_error e = *err;
+
+		e.ambiguous = true;
+		free(url);
+		req_complete(q, r, &e);
 		return;
 	}
+	*q->saved_error = *err;
+	q->saved_error->ambiguous = true;
 	free(q->adopt_url);
 	q->adopt_url = url;
 	q->adopt_pages = 0;
@@ -2100,7 +2107,7 @@ adopt_done(struct req *q, CURLcode cc, long status, bool sent, int64_t now)
 		classify(q, cc, status, sent, &err, &o);
 		if (o.retry && maybe_retry(q, &err, now))
 			return;
-		req_complete(q, q->saved_r, &q->saved_error);
+		req_complete(q, q->saved_r, q->saved_error);
 		return;
 	}
 	r = api_decode(q->kind == REQ_POST_ACTION ? API_BODY_ACTIONS : API_BODY_SNAPSHOTS,
@@ -2109,21 +2116,21 @@ adopt_done(struct req *q, CURLcode cc, long status, bool sent, int64_t now)
 		snprintf(err.message, sizeof(err.message), "the answer is not valid JSON of the expected shape");
 		if (maybe_retry(q, &err, now))
 			return;
-		req_complete(q, q->saved_r, &q->saved_error);
+		req_complete(q, q->saved_r, q->saved_error);
 		return;
 	}
 	r = adopt_search(q, &page);
 	api_reply_release(&page);
 	if (r < 0) {
 		free(next);
-		req_complete(q, r, &q->saved_error);
+		req_complete(q, r, q->saved_error);
 		return;
 	}
 	if (r > 0) {
 		free(next);
 		q->reply.adopted = true;
 		trace_event(c, "%s %s: found what the failed request did; adopted, not sent again",
-		    q->saved_error.method, q->saved_error.path);
+		    q->saved_error->method, q->saved_error->path);
 		req_complete(q, 0, NULL);
 		return;
 	}
@@ -2139,15 +2146,15 @@ adopt_done(struct req *q, CURLcode cc, long status, bool sent, int64_t now)
 	free(next);
 
 	/* Not there: the failed request did nothing, so sending it again is safe. */
-	q->saved_error.ambiguous = false;
+	q->saved_error->ambiguous = false;
 	q->phase = PH_MAIN;
 	q->attempts = q->main_attempts;
 	if (q->final_adopt || q->attempts >= c->retry_max_attempts || now > q->deadline) {
-		req_complete(q, q->saved_r, &q->saved_error);
+		req_complete(q, q->saved_r, q->saved_error);
 		return;
 	}
 	trace_event(c, "%s %s: it did not take effect; sending it again (attempt %d of %d)",
-	    q->saved_error.method, q->saved_error.path, q->attempts + 1, c->retry_max_attempts);
+	    q->saved_error->method, q->saved_error->path, q->attempts + 1, c->retry_max_attempts);
 	req_requeue(q, now, 0);
 }
 

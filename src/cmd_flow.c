@@ -235,9 +235,9 @@ cmd_print_report(const struct flow_report *rep, bool dry_run)
 			continue;
 		if (r->droplet_id != 0)
 			log_error("droplet %" PRId64 " (%s): %s", r->droplet_id, r->droplet_name,
-			    r->error);
+			    r->error != NULL ? r->error : "failed");
 		else
-			log_error("%s", r->error);
+			log_error("%s", r->error != NULL ? r->error : "failed");
 	}
 }
 
@@ -330,9 +330,10 @@ notify_body(const struct flow_report *rep, const char *url, bool global, bool *r
 			    "%.1f s%s%s\n", r->droplet_id, r->droplet_name, result_text(r),
 			    r->snapshot_name[0] ? r->snapshot_name : "-", r->snapshot_id[0] ? " (id " : "",
 			    r->snapshot_id, r->snapshot_id[0] ? ")" : "", r->seconds,
-			    r->r < 0 ? ": " : "", r->r < 0 ? r->error : "");
+			    r->r < 0 ? ": " : "", r->r < 0 && r->error != NULL ? r->error : "");
 		else
-			n = snprintf(buf + len, cap - len, "%s: FAILED: %s\n", r->target, r->error);
+			n = snprintf(buf + len, cap - len, "%s: FAILED: %s\n", r->target,
+			    r->error != NULL ? r->error : "");
 		if (n > 0 && (size_t)n < cap - len)
 			len += (size_t)n;
 	}

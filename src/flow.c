@@ -166,6 +166,27 @@ emit(struct flow *f, enum flow_level level, bool dry, const char *fmt, ...)
 	cfg->event(&ev, cfg->event_userdata);
 }
 
+/*
+ * The text of a result's failure: allocated only when something failed, since
+ * a run holds a result for every droplet at once.  Out of memory, the result
+ * keeps its error code and loses only the words.
+ */
+static void
+set_error(struct flow_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+set_error(struct flow_result *res, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	free(res->error);
+	res->error = strdup(buf);
+}
+
 /* Record the flow's first failure; later ones are only reported. */
 static void
 fail(struct flow *f, int r, bool transient, const char *fmt, ...)
@@ -183,7 +204,7 @@ fail(struct flow *f, int r, bool transient, const char *fmt, ...)
 	if (f->res->r == 0) {
 		f->res->r = r < 0 ? r : -EIO;
 		f->res->transient = transient;
-		snprintf(f->res->error, sizeof(f->res->error), "%s", msg);
+		set_error(f->res, "%s", msg);
 	}
 	emit(f, FLOW_ERROR, false, "%s", msg);
 }
@@ -1408,7 +1429,7 @@ start_flows(struct engine *e)
 			f->state = FS_DONE;
 			f->res->r = -EINTR;
 			f->res->transient = true;
-			snprintf(f->res->error, sizeof(f->res->error), "not started: dosnap was stopped");
+			set_error(f->res, "not started: dosnap was stopped");
 			e->done++;
 		}
 	}
@@ -1752,11 +1773,11 @@ resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 				res->transient = rs.error.transient || rs.r == -EIO ||
 				    rs.r == -ETIMEDOUT || rs.r == -EAGAIN;
 				res->auth = rs.r == -EACCES;
-				snprintf(res->error, sizeof(res->error), "cannot resolve %s: %s", tt,
+				set_error(res, "cannot resolve %s: %s", tt,
 				    api_error_format(&rs.error, ebuf, sizeof(ebuf)));
 			} else {
 				res->r = -ENOENT;
-				snprintf(res->error, sizeof(res->error), "%s matches no droplet%s", tt,
+				set_error(res, "%s matches no droplet%s", tt,
 				    tg != NULL && tg->kind == SCHED_TARGET_ID ? " (404)" : "");
 			}
 		}
@@ -1848,6 +1869,8 @@ fail:
 	for (i = 0; i < e.n_flows; i++)
 		flow_release(&e.flows[i]);
 	free(e.flows);
+	for (i = 0; i < e.n_results; i++)
+		free(e.results[i].error);
 	free(e.results);
 	return r;
 }
@@ -1869,8 +1892,12 @@ flow_prune(struct api_client *c, const struct flow_config *cfg, const struct flo
 void
 flow_report_release(struct flow_report *rep)
 {
+	size_t i;
+
 	if (rep == NULL)
 		return;
+	for (i = 0; i < rep->n; i++)
+		free(rep->results[i].error);
 	free(rep->results);
 	memset(rep, 0, sizeof(*rep));
 }

@@ -99,10 +99,10 @@ struct api_error {
 	bool ambiguous;			/* a POST may or may not have taken effect */
 	int attempts;			/* requests sent, retries included */
 	char method[8];
-	char path[256];			/* e.g. "/v2/droplets/42/actions", no query */
+	char path[128];			/* e.g. "/v2/droplets/42/actions", no query */
 	char id[64];			/* the API's error id, e.g. "unprocessable_entity" */
 	char message[256];		/* the API's message, or what was wrong with the answer */
-	char request_id[128];		/* from the body or the x-request-id header */
+	char request_id[72];		/* from the body or the x-request-id header (a UUID) */
 	char curl_error[256];		/* libcurl's description, when it failed the transfer */
 };
 

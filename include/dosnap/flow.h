@@ -108,7 +108,8 @@ struct flow_result {
 	bool transient;			/* the failure may pass (network, 5xx, 429, timeout) */
 	bool auth;			/* the token was refused */
 	bool left_off;			/* it was active and is not: the loud failure */
-	char error[512];		/* what failed, with HTTP status and request id */
+	char *error;			/* what failed, with HTTP status and request id;
+					   NULL when nothing did (freed with the report) */
 };
 
 struct flow_report {
