@@ -62,7 +62,6 @@ struct vol {
 	char *name;
 	char snap_name[NAMING_MAX];
 	struct api_snapshot_list *snaps;
-	char *new_id;
 };
 
 struct engine;
@@ -468,6 +467,25 @@ step_decide(struct flow *f)
 		else
 			finish(f);
 		return;
+	}
+	if (!live && f->status == API_DROPLET_OFF && f->res->before == API_DROPLET_ACTIVE &&
+	    !f->powered_off) {
+		/*
+		 * Active when resolved, off now: something else powered it off
+		 * (a shutdown a run that died had sent, say).  It was active
+		 * before, so it is this flow's to power on again: record that
+		 * first, as if it had powered it off itself.
+		 */
+		const struct flow_hooks *h = &f->e->cfg->hooks;
+		struct flow_record rec = record_of(f);
+
+		f->powered_off = true;
+		if (h->intent != NULL && h->intent(&rec, h->userdata) < 0) {
+			fail(f, -EIO, false, "cannot record the intent to power it back on; "
+			    "powering it on without a snapshot");
+			go_restore(f);
+			return;
+		}
 	}
 	if (live || f->status == API_DROPLET_OFF) {
 		step_take(f);
@@ -1354,7 +1372,6 @@ flow_release(struct flow *f)
 		free(f->vols[i].id);
 		free(f->vols[i].name);
 		api_snapshot_list_free(f->vols[i].snaps);
-		free(f->vols[i].new_id);
 		if (f->vdel != NULL)
 			free(f->vdel[i]);
 	}

@@ -115,6 +115,29 @@ recover_one(struct api_client *c, struct journal *j, const struct recover_config
 	int64_t action = 0;
 	int r, busy;
 
+	/*
+	 * Actions first, the droplet after: a shutdown the dead run sent may
+	 * still be running, showing "active" a moment before it turns "off".
+	 * Once nothing is in progress (and the run that started things is
+	 * dead), the status read next cannot change under us.
+	 */
+	busy = action_in_progress(c, rec, &err, &action);
+	if (busy == -ENOENT) {
+		set(res, RECOVER_GONE, false, "the droplet no longer exists; forgetting it");
+		if (j != NULL && !cfg->dry_run)
+			(void)journal_remove(j, rec->droplet_id);
+		return 0;
+	}
+	if (busy < 0) {
+		set(res, RECOVER_FAILED, true, "cannot see its actions: %s",
+		    api_error_format(&err, ebuf, sizeof(ebuf)));
+		return 0;
+	}
+	if (busy) {
+		set(res, RECOVER_WAITING, true, "action %" PRId64 " still in progress; "
+		    "its power is restored once that ends", action);
+		return 0;
+	}
 	r = api_get_droplet(c, rec->droplet_id, &d, &err);
 	if (r == -ENOENT) {
 		set(res, RECOVER_GONE, false, "the droplet no longer exists; forgetting it");
@@ -125,20 +148,6 @@ recover_one(struct api_client *c, struct journal *j, const struct recover_config
 	if (r < 0) {
 		set(res, RECOVER_FAILED, err.transient || r == -EIO || r == -ETIMEDOUT,
 		    "cannot look it up: %s", api_error_format(&err, ebuf, sizeof(ebuf)));
-		return 0;
-	}
-	busy = action_in_progress(c, rec, &err, &action);
-	if (busy < 0) {
-		set(res, RECOVER_FAILED, true, "cannot see its actions: %s",
-		    api_error_format(&err, ebuf, sizeof(ebuf)));
-		api_droplet_free(d);
-		return 0;
-	}
-	if (busy) {
-		set(res, RECOVER_WAITING, true, "%s, with action %" PRId64 " still in progress; "
-		    "its power is restored once that ends", api_droplet_status_name(d->status),
-		    action);
-		api_droplet_free(d);
 		return 0;
 	}
 	if (!rec->was_active || d->status == API_DROPLET_ACTIVE) {
