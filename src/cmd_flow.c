@@ -173,11 +173,11 @@ progress_to_status(const struct flow_progress *p, void *userdata)
 }
 
 void
-cmd_flow_config(const struct cli_ctx *ctx, int jobs, bool dry_run, struct flow_config *cfg)
+cmd_flow_config(const struct cli_ctx *ctx, struct flow_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->jobs = jobs;
-	cfg->dry_run = dry_run;
+	cfg->jobs = ctx->jobs;
+	cfg->dry_run = ctx->dry_run;
 	cfg->time_scale = ctx->time_scale;
 	cfg->wall_now = (int64_t)time(NULL);
 	cfg->event = flow_event_to_log;
@@ -599,8 +599,6 @@ enum {
 	OPT_SHUTDOWN_TIMEOUT,
 	OPT_TIMEOUT,
 	OPT_VOLUMES,
-	OPT_DRY_RUN,
-	OPT_JOBS,
 };
 
 /* Options shared by the commands that run flows; 1 when handled, >1 an exit code. */
@@ -612,6 +610,14 @@ cmd_flow_option(struct cli_ctx *ctx, const char *cmd, int c, const char *arg)
 	int64_t n;
 
 	switch (c) {
+	case OPT_DRY_RUN:
+		ctx->dry_run = true;
+		return 1;
+	case OPT_JOBS:
+		if (parse_int64(arg, 1, 1000, &n) < 0)
+			return cli_usage_error(cmd, "--jobs: '%s' is not a number from 1 to 1000", arg);
+		ctx->jobs = (int)n;
+		return 1;
 	case OPT_TIME_SCALE:
 		v = strtod(arg, &end);
 		if (*end != '\0' || !(v > 0 && v <= 1))
@@ -643,25 +649,6 @@ cmd_flow_option(struct cli_ctx *ctx, const char *cmd, int c, const char *arg)
 	default:
 		return cli_common_option(ctx, c, arg);
 	}
-}
-
-#define FLOW_LONGOPTS \
-	{ "dry-run", no_argument, NULL, OPT_DRY_RUN }, \
-	{ "jobs", required_argument, NULL, OPT_JOBS }, \
-	{ "time-scale", required_argument, NULL, OPT_TIME_SCALE }, \
-	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT }, \
-	{ "notify", required_argument, NULL, OPT_NOTIFY }, \
-	{ "rate-limit", required_argument, NULL, OPT_RATE_LIMIT }
-
-static int
-parse_jobs(const char *cmd, const char *arg, int *ret)
-{
-	int64_t n;
-
-	if (parse_int64(arg, 1, 1000, &n) < 0)
-		return cli_usage_error(cmd, "--jobs: '%s' is not a number from 1 to 1000", arg);
-	*ret = (int)n;
-	return EXIT_OK;
 }
 
 static int
@@ -710,7 +697,7 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 {
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
-		FLOW_LONGOPTS,
+		CLI_FLOW_LONGOPTS,
 		{ "keep", required_argument, NULL, OPT_KEEP },
 		{ "max-age", required_argument, NULL, OPT_MAX_AGE },
 		{ "power", required_argument, NULL, OPT_POWER },
@@ -727,9 +714,9 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	struct flow_config cfg;
 	struct flow_job job = { 0 };
 	char *dir = NULL;
-	bool dry_run = false, have_rule = false;
+	bool have_rule = false;
 	const char *key;
-	int jobs = 10, c, r, ret;
+	int c, r, ret;
 
 	ce.len = (size_t)snprintf(ce.line, sizeof(ce.line), "* * * * *");
 	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
@@ -759,14 +746,6 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 			optarg = (char *)"yes";
 			key = "volumes";
 			break;
-		case OPT_DRY_RUN:
-			dry_run = true;
-			continue;
-		case OPT_JOBS:
-			r = parse_jobs(cmd, optarg, &jobs);
-			if (r != EXIT_OK)
-				return r;
-			continue;
 		default:
 			r = cmd_flow_option(ctx, cmd, c, optarg);
 			if (r > 1)
@@ -814,11 +793,11 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	if (ret != EXIT_OK)
 		return ret;
 
-	if (!dry_run)
+	if (!ctx->dry_run)
 		(void)cmd_stop_flag();
 	/* Powering droplets off needs the journal, and so the state directory. */
 	r = state_dir_resolve(ctx->state_dir, &dir);
-	if (r == 0 && !dry_run)
+	if (r == 0 && !ctx->dry_run)
 		r = state_dir_prepare(dir);
 	if (r < 0) {
 		log_errno(r, "cannot use the state directory '%s' for the intent journal; "
@@ -826,7 +805,7 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 		ret = EXIT_CANTCREAT;
 		goto out;
 	}
-	ret = cmd_session_open(ctx, dir, true, dry_run, &sess);
+	ret = cmd_session_open(ctx, dir, true, ctx->dry_run, &sess);
 	if (ret != EXIT_OK)
 		goto out;
 	if (sess.client == NULL) {
@@ -838,21 +817,21 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	}
 	job.entry = &ce.schedule->entries[0];
 	job.slot = ctx->now - ctx->now % 60;
-	cmd_flow_config(ctx, jobs, dry_run, &cfg);
+	cmd_flow_config(ctx, &cfg);
 	cmd_session_hooks(&sess, &cfg);
 	cfg.stop = cmd_stop_flag();
-	if (!dry_run)
+	if (!ctx->dry_run)
 		cmd_notify(sess.client, ctx->notify, &job, 1, NULL);
 	r = prune ? flow_prune(sess.client, &cfg, &job, 1, &rep) :
 	    flow_run(sess.client, &cfg, &job, 1, &rep);
-	if (r == 0 && !dry_run)
+	if (r == 0 && !ctx->dry_run)
 		cmd_notify(sess.client, ctx->notify, &job, 1, &rep);
 	if (r < 0) {
 		log_errno(r, "the %s did not run", cmd);
 		ret = cli_exit_code(r);
 		goto out;
 	}
-	cmd_print_report(&rep, dry_run || prune);
+	cmd_print_report(&rep, ctx->dry_run || prune);
 	ret = cmd_report_exit(&rep);
 	if (ret == EXIT_OK)
 		ret = sess.recover_code;

@@ -20,11 +20,6 @@
 #include "dosnap/tz.h"
 #include "dosnap/util.h"
 
-struct run_opts {
-	bool dry_run;
-	int jobs;
-};
-
 static int
 run_usage(FILE *f)
 {
@@ -154,7 +149,7 @@ entry_interrupted(const struct flow_report *rep, const struct flow_job *job)
  * finishes.  Returns the run's exit code.
  */
 static int
-run_flows(struct cli_ctx *ctx, const struct run_opts *o, const char *dir,
+run_flows(struct cli_ctx *ctx, const char *dir,
     const struct due_item *due, size_t n_due, struct state *st)
 {
 	struct cmd_session sess = { 0 };
@@ -171,7 +166,7 @@ run_flows(struct cli_ctx *ctx, const struct run_opts *o, const char *dir,
 		jobs[i].entry = due[i].entry;
 		jobs[i].slot = due[i].slot;
 	}
-	ret = cmd_session_open(ctx, dir, n_due > 0, o->dry_run, &sess);
+	ret = cmd_session_open(ctx, dir, n_due > 0, ctx->dry_run, &sess);
 	if (ret != EXIT_OK)
 		goto out;
 	if (n_due == 0) {
@@ -182,20 +177,20 @@ run_flows(struct cli_ctx *ctx, const struct run_opts *o, const char *dir,
 		log_notice("no API token found; not asking the API what the flows would do");
 		goto out;
 	}
-	cmd_flow_config(ctx, o->jobs, o->dry_run, &cfg);
+	cmd_flow_config(ctx, &cfg);
 	cmd_session_hooks(&sess, &cfg);
 	cfg.stop = cmd_stop_flag();
-	if (!o->dry_run)
+	if (!ctx->dry_run)
 		cmd_notify(sess.client, ctx->notify, jobs, n_due, NULL);
 	r = flow_run(sess.client, &cfg, jobs, n_due, &rep);
-	if (r == 0 && !o->dry_run)
+	if (r == 0 && !ctx->dry_run)
 		cmd_notify(sess.client, ctx->notify, jobs, n_due, &rep);
 	if (r < 0) {
 		log_errno(r, "the snapshot flows did not run");
 		ret = cli_exit_code(r);
 		goto out;
 	}
-	cmd_print_report(&rep, o->dry_run);
+	cmd_print_report(&rep, ctx->dry_run);
 	ret = cmd_report_exit(&rep);
 	if (ret == EXIT_OK)
 		ret = sess.recover_code;
@@ -203,7 +198,7 @@ run_flows(struct cli_ctx *ctx, const struct run_opts *o, const char *dir,
 		log_warn("stopped by a signal; droplets it powered off were powered back on");
 		ret = EXIT_TEMPFAIL;
 	}
-	for (i = 0; i < n_due && !o->dry_run; i++) {
+	for (i = 0; i < n_due && !ctx->dry_run; i++) {
 		int code = entry_result(&rep, &jobs[i]);
 
 		/*
@@ -298,41 +293,21 @@ run_update_state(struct state *st, const struct schedule *s, int64_t now, int *r
 int
 cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
-	enum { OPT_DRY_RUN = OPT_CMD_BASE, OPT_JOBS };
-
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "jobs", required_argument, NULL, OPT_JOBS },
-		{ "time-scale", required_argument, NULL, OPT_TIME_SCALE },
-		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
-		{ "notify", required_argument, NULL, OPT_NOTIFY },
-		{ "rate-limit", required_argument, NULL, OPT_RATE_LIMIT },
+		CLI_FLOW_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { .jobs = 10 };
 	struct schedule *s = NULL;
 	struct state st;
 	struct due_item *due = NULL;
 	char *dir = NULL, *path = NULL;
 	size_t n_due = 0;
 	bool clock_back, dirty;
-	int64_t jobs;
 	int c, r, ret = EXIT_OK, lock = -1;
 
 	state_init(&st);
 	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_DRY_RUN:
-			o.dry_run = true;
-			continue;
-		case OPT_JOBS:
-			if (parse_int64(optarg, 1, 1000, &jobs) < 0)
-				return cli_usage_error("run", "--jobs: '%s' is not a number from 1 "
-				    "to 1000", optarg);
-			o.jobs = (int)jobs;
-			continue;
-		}
 		r = cmd_flow_option(ctx, "run", c, optarg);
 		if (r > 1)
 			return r;
@@ -346,7 +321,7 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		    "targets from the schedule (for a one-off use `dosnap snapshot`)", argv[optind]);
 
 	/* From the start: a stop during recovery must not kill us half-way. */
-	if (!o.dry_run)
+	if (!ctx->dry_run)
 		(void)cmd_stop_flag();
 	ret = cmd_load_schedule(ctx, &s);
 	if (ret != EXIT_OK)
@@ -359,7 +334,7 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		ret = EXIT_CANTCREAT;
 		goto out;
 	}
-	if (!o.dry_run) {
+	if (!ctx->dry_run) {
 		r = state_dir_prepare(dir);
 		if (r < 0) {
 			if (r == -EPERM)
@@ -378,7 +353,7 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		ret = EXIT_CANTCREAT;
 		goto out;
 	}
-	if (!o.dry_run) {
+	if (!ctx->dry_run) {
 		r = state_lock(path, &lock);
 		if (r == -EWOULDBLOCK) {
 			log_notice("another dosnap run holds the lock on '%s'; leaving this "
@@ -392,7 +367,7 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
-	ret = run_load_state(path, ctx, o.dry_run, &st);
+	ret = run_load_state(path, ctx, ctx->dry_run, &st);
 	if (ret != EXIT_OK)
 		goto out;
 
@@ -410,14 +385,14 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		    "nothing is due until then", format_time(z, ctx->now, a),
 		    format_time(z, st.last_run, b));
 		/* Droplets an interrupted run left off are still recovered. */
-		if (!o.dry_run && journal_has_records(dir))
-			ret = run_flows(ctx, &o, dir, due, 0, &st);
+		if (!ctx->dry_run && journal_has_records(dir))
+			ret = run_flows(ctx, dir, due, 0, &st);
 		goto out;	/* the state keeps its last run */
 	}
-	if (o.dry_run) {
+	if (ctx->dry_run) {
 		print_due(due, n_due, ctx->now, s->n_entries ? s->entries[0].zone : NULL);
 		if (n_due > 0)
-			ret = run_flows(ctx, &o, dir, due, n_due, &st);
+			ret = run_flows(ctx, dir, due, n_due, &st);
 		goto out;
 	}
 	/*
@@ -426,7 +401,7 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	 * opendir(), so the minute that finds nothing stays cheap.
 	 */
 	if (n_due > 0 || journal_has_records(dir))
-		ret = run_flows(ctx, &o, dir, due, n_due, &st);
+		ret = run_flows(ctx, dir, due, n_due, &st);
 	r = keep_due(&st, due, n_due);
 	if (r < 0) {
 		log_errno(r, "cannot update the state");

@@ -36,6 +36,8 @@ struct cli_ctx {
 	long stop_timeout_s;		/* --stop-timeout; 0: 300 */
 	const char *notify;		/* --notify URL, or NULL */
 	int rate_limit;			/* --rate-limit: requests a minute; 0: 240; -1: off */
+	bool dry_run;			/* --dry-run */
+	int jobs;			/* --jobs; 0: the flow's default (10) */
 };
 
 /* Run dosnap with ARGV; returns the process's exit code. */
@@ -60,6 +62,8 @@ enum {
 	OPT_STOP_TIMEOUT,
 	OPT_NOTIFY,
 	OPT_RATE_LIMIT,
+	OPT_DRY_RUN,
+	OPT_JOBS,
 	OPT_CMD_BASE = 1100,	/* commands number their own options from here */
 };
 
@@ -77,6 +81,15 @@ enum {
 	{ "quiet", no_argument, NULL, 'q' }, \
 	{ "help", no_argument, NULL, OPT_HELP }, \
 	{ "version", no_argument, NULL, OPT_VERSION }
+
+/* The options of every command that runs flows (run, snapshot, prune); see cmd_flow_option. */
+#define CLI_FLOW_LONGOPTS \
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN }, \
+	{ "jobs", required_argument, NULL, OPT_JOBS }, \
+	{ "time-scale", required_argument, NULL, OPT_TIME_SCALE }, \
+	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT }, \
+	{ "notify", required_argument, NULL, OPT_NOTIFY }, \
+	{ "rate-limit", required_argument, NULL, OPT_RATE_LIMIT }
 
 /*
  * Handle option C (with ARG) if it is a common one.  Returns 1 when handled,

@@ -76,9 +76,11 @@ void	cmd_json_string(FILE *f, const char *s);
  */
 int	cmd_api_open(const struct cli_ctx *ctx, bool optional, struct api_client **ret);
 
-/* A flow configuration from the context: events to the log, the stop flag unset. */
-void	cmd_flow_config(const struct cli_ctx *ctx, int jobs, bool dry_run,
-	    struct flow_config *cfg);
+/*
+ * A flow configuration from the context (--jobs, --dry-run, --time-scale...):
+ * events to the log, the stop flag unset.
+ */
+void	cmd_flow_config(const struct cli_ctx *ctx, struct flow_config *cfg);
 
 /* Print the summary table (not for dry runs) and log each failure once. */
 void	cmd_print_report(const struct flow_report *rep, bool dry_run);
