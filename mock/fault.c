@@ -8,8 +8,26 @@
 #include "fault.h"
 
 static const char *const kind_names[MOCK_FAULT__COUNT] = {
-	"500", "502", "503", "429", "reset", "stall", "truncated", "malformed",
+	"500", "502", "503", "429", "reset", "stall", "truncated", "malformed", "401", "404", "422",
 };
+
+/* The kinds that are one plain HTTP error answer, as the API words them. */
+static const struct fault_http http_errors[] = {
+	{ MOCK_FAULT_HTTP_401, 401, "unauthorized", "Unable to authenticate you." },
+	{ MOCK_FAULT_HTTP_404, 404, "not_found", "The resource you were accessing could not be found." },
+	{ MOCK_FAULT_HTTP_422, 422, "unprocessable_entity", "Droplet already has a pending event." },
+};
+
+const struct fault_http *
+fault_http(enum mock_fault_kind kind)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(http_errors) / sizeof(http_errors[0]); i++)
+		if (http_errors[i].kind == kind)
+			return &http_errors[i];
+	return NULL;
+}
 
 const char *
 mock_fault_kind_name(enum mock_fault_kind kind)

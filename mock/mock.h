@@ -62,6 +62,9 @@ enum mock_misbehaviour {
 	MOCK_MISBEHAVE_IGNORE_SHUTDOWN = 1 << 0, /* "ignore_shutdown": shutdown completes, droplet stays active */
 	MOCK_MISBEHAVE_ACTIONS_ERROR = 1 << 1,	/* "actions_error": every action ends "errored", nothing changes */
 	MOCK_MISBEHAVE_ACTIONS_STALL = 1 << 2,	/* "actions_stall": actions stay "in-progress" for ever */
+	MOCK_MISBEHAVE_REFUSE_POWER_ON = 1 << 3, /* "refuse_power_on": power_on answers 422 "pending event" for ever */
+	MOCK_MISBEHAVE_STALE_STATUS = 1 << 4,	/* "stale_status": off by a power action, it reads "active" until powered on again */
+	MOCK_MISBEHAVE_PHANTOM_SNAPSHOT = 1 << 5, /* "phantom_snapshot": snapshot actions complete, no image appears */
 };
 
 enum mock_fault_kind {
@@ -73,6 +76,9 @@ enum mock_fault_kind {
 	MOCK_FAULT_STALL,		/* "stall": nothing is sent for stall_ms, then the connection closes */
 	MOCK_FAULT_TRUNCATED,		/* "truncated": the real response, cut off mid-body (Content-Length promises more) */
 	MOCK_FAULT_MALFORMED,		/* "malformed": 200 with a complete HTTP body that is not valid JSON */
+	MOCK_FAULT_HTTP_401,		/* "401": 401 unauthorized, as for a revoked token */
+	MOCK_FAULT_HTTP_404,		/* "404": 404 not_found, as for an action the API lost */
+	MOCK_FAULT_HTTP_422,		/* "422": 422 "Droplet already has a pending event." */
 	MOCK_FAULT__COUNT,
 };
 
@@ -104,7 +110,7 @@ struct mock_fault {
  *	item   = "kind=" KIND | "method=" METHOD | "path=" GLOB | "times=" N
  *	       | "once" | "after=" N | "p=" FLOAT | "retry-after=" N | "stall-ms=" N
  *	KIND   = "500" | "502" | "503" | "429" | "reset" | "stall"
- *	       | "truncated" | "malformed"
+ *	       | "truncated" | "malformed" | "401" | "404" | "422"
  *
  * e.g. "kind=503,method=GET,path=/v2/droplets/[0-9]*,times=2".  kind is
  * required; GLOB may not contain ','.  On success fill *ret and return 0;

@@ -222,7 +222,8 @@ render_droplet(const struct mstate *st, const struct mdroplet *d, bool drift)
 	}
 	push(arr, di, &ok);
 	add_bool(o, "locked", false, &ok);
-	add_str(o, "status", drift ? "sleeping" : mstatus_name(d->status), &ok);
+	add_str(o, "status", drift ? "sleeping" :
+	    mstatus_name(d->stale_active ? MSTATUS_ACTIVE : d->status), &ok);
 	add(o, "kernel", cJSON_CreateNull(), &ok);
 	add_str(o, "created_at", d->created_at, &ok);
 	arr = add(o, "backup_ids", cJSON_CreateArray(), &ok);

@@ -1652,6 +1652,12 @@ handle_request(struct mock *m, struct MHD_Connection *c, const char *url, const 
 			rp.retry_after = fr->f.retry_after != 0 ? fr->f.retry_after : 1;
 			r = reply_error(&rp, 429, "too_many_requests", "API Rate limit exceeded.");
 			goto send;
+		case MOCK_FAULT_HTTP_401:
+		case MOCK_FAULT_HTTP_404:
+		case MOCK_FAULT_HTTP_422:
+			r = reply_error(&rp, fault_http(fk)->status, fault_http(fk)->id,
+			    fault_http(fk)->message);
+			goto send;
 		case MOCK_FAULT_TRUNCATED:
 		case MOCK_FAULT_MALFORMED:
 		case MOCK_FAULT__COUNT:

@@ -434,6 +434,12 @@ load_droplet(struct mstate *st, const cJSON *js, struct mdroplet *d, double wall
 				d->misbehaviour |= MOCK_MISBEHAVE_ACTIONS_ERROR;
 			else if (strcmp(it->valuestring, "actions_stall") == 0)
 				d->misbehaviour |= MOCK_MISBEHAVE_ACTIONS_STALL;
+			else if (strcmp(it->valuestring, "refuse_power_on") == 0)
+				d->misbehaviour |= MOCK_MISBEHAVE_REFUSE_POWER_ON;
+			else if (strcmp(it->valuestring, "stale_status") == 0)
+				d->misbehaviour |= MOCK_MISBEHAVE_STALE_STATUS;
+			else if (strcmp(it->valuestring, "phantom_snapshot") == 0)
+				d->misbehaviour |= MOCK_MISBEHAVE_PHANTOM_SNAPSHOT;
 			else
 				goto bad_mis;
 		}
@@ -462,7 +468,8 @@ load_droplet(struct mstate *st, const cJSON *js, struct mdroplet *d, double wall
 	return 0;
 
 bad_mis:
-	seterr(errbuf, errlen, "droplet %" PRId64 ": \"misbehave\" takes ignore_shutdown, actions_error, actions_stall",
+	seterr(errbuf, errlen, "droplet %" PRId64 ": \"misbehave\" takes ignore_shutdown, actions_error, actions_stall, "
+	    "refuse_power_on, stale_status, phantom_snapshot",
 	    d->id);
 	return -EINVAL;
 }
@@ -845,10 +852,13 @@ finish(struct mstate *st, const struct mparams *p, struct maction *a, double wal
 	switch (a->type) {
 	case MOCK_ACTION_POWER_OFF:
 		d->status = MSTATUS_OFF;
+		d->stale_active = (d->misbehaviour & MOCK_MISBEHAVE_STALE_STATUS) != 0;
 		break;
 	case MOCK_ACTION_SHUTDOWN:
-		if (!(d->misbehaviour & MOCK_MISBEHAVE_IGNORE_SHUTDOWN))
+		if (!(d->misbehaviour & MOCK_MISBEHAVE_IGNORE_SHUTDOWN)) {
 			d->status = MSTATUS_OFF;
+			d->stale_active = (d->misbehaviour & MOCK_MISBEHAVE_STALE_STATUS) != 0;
+		}
 		break;
 	case MOCK_ACTION_POWER_ON:
 	case MOCK_ACTION_REBOOT:
@@ -856,6 +866,8 @@ finish(struct mstate *st, const struct mparams *p, struct maction *a, double wal
 		d->status = MSTATUS_ACTIVE;
 		break;
 	case MOCK_ACTION_SNAPSHOT:
+		if (d->misbehaviour & MOCK_MISBEHAVE_PHANTOM_SNAPSHOT)
+			break;	/* "completed", and nothing to show for it */
 		img.id = st->next_image_id++;
 		img.name = a->snapshot_name;
 		a->snapshot_name = NULL;
@@ -909,6 +921,8 @@ mstate_start_action(struct mstate *st, const struct mparams *p, struct mdroplet 
 
 	if (d->busy_action != 0)
 		return -EBUSY;
+	if (type == MOCK_ACTION_POWER_ON && (d->misbehaviour & MOCK_MISBEHAVE_REFUSE_POWER_ON))
+		return -EBUSY;
 	r = grow((void **)&st->actions, &st->cap_actions, st->n_actions, sizeof(*st->actions));
 	if (r < 0)
 		return r;
@@ -933,6 +947,10 @@ mstate_start_action(struct mstate *st, const struct mparams *p, struct mdroplet 
 	st->n_actions++;
 	st->n_in_progress++;
 	d->busy_action = a->id;
+	/* Powered on again: the status is read afresh. */
+	if (type == MOCK_ACTION_POWER_ON || type == MOCK_ACTION_REBOOT ||
+	    type == MOCK_ACTION_POWER_CYCLE)
+		d->stale_active = false;
 	d->n_actions++;
 	/* A zero duration finishes at once, so the 201 already says "completed". */
 	mstate_advance(st, p, now, wall);

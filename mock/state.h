@@ -47,6 +47,7 @@ struct mdroplet {
 	char created_at[32];		/* RFC 3339 */
 	unsigned misbehaviour;
 	int64_t busy_action;		/* id of the action in progress, or 0 */
+	bool stale_active;		/* stale_status: reads "active" whatever it is */
 	size_t n_actions;
 	uint32_t ipv4;			/* public address, host order */
 };

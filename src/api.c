@@ -1462,6 +1462,38 @@ header_long(const char *v, size_t n)
 	return x;
 }
 
+/*
+ * An HTTP date as servers send it (RFC 9110 IMF-fixdate): "Sun, 06 Nov 1994
+ * 08:49:37 GMT", in V (N bytes, not NUL-terminated).  Sets *ret (Unix
+ * seconds) and returns 0, or -EINVAL leaving *ret alone.
+ */
+static int
+http_date(const char *v, size_t n, int64_t *ret)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char s[40], mon[4];
+	const char *m;
+	int day, year, hh, mm, ss;
+
+	while (n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	if (n >= sizeof(s))
+		return -EINVAL;
+	memcpy(s, v, n);
+	s[n] = '\0';
+	if (sscanf(s, "%*3s, %2d %3s %4d %2d:%2d:%2d GMT", &day, mon, &year, &hh, &mm, &ss) != 6)
+		return -EINVAL;
+	m = strstr(months, mon);
+	if (m == NULL || strlen(mon) != 3 || (m - months) % 3 != 0 || year < 1970 ||
+	    day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
+		return -EINVAL;
+	*ret = tz_days_from_civil(year, (unsigned)(m - months) / 3 + 1, (unsigned)day) * 86400 +
+	    hh * 3600 + mm * 60 + ss;
+	return 0;
+}
+
 static size_t
 header_cb(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -1490,6 +1522,8 @@ header_cb(char *data, size_t size, size_t nmemb, void *userdata)
 		q->rl_reset = header_long(v, vn);
 	} else if (n > 12 && prefix_icase(data, "retry-after:")) {
 		q->retry_after_s = header_long(v, vn);
+	} else if (n > 5 && prefix_icase(data, "date:")) {
+		(void)http_date(v, vn, &q->reply.server_date);
 	} else if (n > 13 && prefix_icase(data, "x-request-id:")) {
 		while (vn > 0 && (*v == ' ' || *v == '\t')) {
 			v++;

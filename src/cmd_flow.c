@@ -27,18 +27,38 @@
 #include "dosnap/util.h"
 
 static volatile sig_atomic_t stop_requested;
+/* When the first signal came; only the handler reads and writes it. */
+static struct timespec first_stop;
 
+#define SAME_STOP_MS	2000	/* signals this close together are one stop */
+
+/*
+ * The first SIGINT/SIGTERM asks the flow to stop and restore power.
+ * Ctrl-C, `timeout -s INT` and systemd signal the whole process group, so
+ * one stop may arrive twice: a second signal within SAME_STOP_MS is the
+ * same stop.  A later one exits at once (75), leaving the journal for the
+ * next run.  Only async-signal-safe calls here.
+ */
 static void
 on_stop_signal(int sig)
 {
-	static const char msg[] = "dosnap: second signal: exiting now; the next run "
-	    "finishes what this one started\n";
+	static const char msg[] = "dosnap: second signal: exiting now; droplets still "
+	    "powered off stay in the intent journal and the next run powers them on\n";
+	struct timespec now;
+	long long ms;
 
-	if (stop_requested) {
-		(void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
-		_exit(EXIT_TEMPFAIL);
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!stop_requested) {
+		first_stop = now;
+		stop_requested = sig;
+		return;
 	}
-	stop_requested = sig;
+	ms = (long long)(now.tv_sec - first_stop.tv_sec) * 1000 +
+	    (now.tv_nsec - first_stop.tv_nsec) / 1000000;
+	if (ms < SAME_STOP_MS)
+		return;
+	(void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(EXIT_TEMPFAIL);
 }
 
 volatile sig_atomic_t *
@@ -48,7 +68,10 @@ cmd_stop_flag(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
+	/* One handler at a time: they share first_stop. */
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGINT);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	return &stop_requested;
@@ -179,7 +202,8 @@ cmd_flow_config(const struct cli_ctx *ctx, struct flow_config *cfg)
 	cfg->jobs = ctx->jobs;
 	cfg->dry_run = ctx->dry_run;
 	cfg->time_scale = ctx->time_scale;
-	cfg->wall_now = (int64_t)time(NULL);
+	/* The local clock as dosnap sees it (--now included), to compare with the API's. */
+	cfg->wall_now = ctx->now;
 	cfg->event = flow_event_to_log;
 	cfg->stop_timeout_s = ctx->stop_timeout_s;
 	if (log_status_enabled())
@@ -245,20 +269,24 @@ int
 cmd_report_exit(const struct flow_report *rep)
 {
 	size_t i;
-	bool any_auth = false, any_lasting = false, any_transient = false;
+	bool any_auth = false, any_lasting = false, any_transient = false, any_oom = false;
 
 	for (i = 0; i < rep->n; i++) {
 		const struct flow_result *r = &rep->results[i];
 
 		if (r->r == 0)
 			continue;
-		if (r->auth)
+		if (r->r == -ENOMEM)
+			any_oom = true;
+		else if (r->auth)
 			any_auth = true;
 		else if (r->transient)
 			any_transient = true;
 		else
 			any_lasting = true;
 	}
+	if (any_oom)
+		return EXIT_OSERR;
 	if (any_auth)
 		return EXIT_NOPERM;
 	if (any_lasting)
@@ -417,11 +445,24 @@ hook_done(const struct flow_record *rec, void *userdata)
 		    strerror(-r));
 }
 
+static void
+hook_clock(int64_t offset_s, void *userdata)
+{
+	const char *dir = userdata;
+
+	/* Only for `dosnap status`; the flow has warned already when it is off. */
+	(void)state_clock_save(dir, offset_s, (int64_t)time(NULL));
+}
+
 void
 cmd_session_hooks(struct cmd_session *s, struct flow_config *cfg)
 {
 	if (s->journal == NULL)
 		return;
+	if (s->state_dir != NULL) {
+		cfg->hooks.clock = hook_clock;
+		cfg->hooks.clock_userdata = s->state_dir;
+	}
 	cfg->hooks.intent = hook_intent;
 	cfg->hooks.progress = hook_progress;
 	cfg->hooks.done = hook_done;
@@ -464,6 +505,7 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 	int r, ret;
 
 	memset(s, 0, sizeof(*s));
+	s->state_dir = strdup(state_dir);
 	if (!dry_run) {
 		r = journal_open(state_dir, &s->journal, &may_recover);
 		if (r < 0) {
@@ -527,6 +569,7 @@ cmd_session_close(struct cmd_session *s)
 	api_client_free(s->client);
 	journal_close(s->journal);
 	free(s->waiting);
+	free(s->state_dir);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -1117,6 +1160,22 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 				    recs[i].name[0] ? recs[i].name : "?", recs[i].snapshot,
 				    recs[i].action_id ? ", snapshot action started" : "");
 			printf("  (no API token: not asking the API where each flow stopped)\n");
+		}
+	}
+	{
+		int64_t off, at;
+
+		if (state_clock_load(dir, &off, &at) == 0) {
+			int64_t a = off < 0 ? -off : off;
+
+			if (a > 300)
+				printf("clock: WARNING: the local clock was %" PRId64 "h%02" PRId64 "m "
+				    "%s the API's at the last run (%" PRId64 " s); check the host's "
+				    "time (timedatectl, NTP)\n", a / 3600, a / 60 % 60,
+				    off > 0 ? "ahead of" : "behind", off);
+			else
+				printf("clock: in step with the API's at the last run (%+" PRId64
+				    " s)\n", off);
 		}
 	}
 	status_entries(ctx, dir);

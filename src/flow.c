@@ -35,6 +35,7 @@ enum fstate {
 	FS_LIST_AFTER,		/* its snapshots again: the new id, and retention */
 	FS_PRUNE,		/* DELETE what retention chose */
 	FS_BUSY,		/* a 422 "pending event": wait for that action */
+	FS_FIND_OUT,		/* an action answered 404: its snapshots, then its actions */
 	FS_DONE,
 };
 
@@ -54,8 +55,17 @@ enum fwait {
 #define SHARED_POLL_MIN		3	/* waiting flows that make one listing worth it */
 #define SHARED_ACTIONS_ITEMS	200	/* one page of the account's newest actions */
 #define BUSY_MAX		8	/* 422s one flow will wait out */
-#define RESTORE_TRIES		4	/* power_on attempts before giving up loudly */
+#define BUSY_BACKOFF_CAP_MS	60000	/* the longest pause between two tries after a 422 */
+#define RESTORE_TRIES		4	/* power_on attempts that failed or did not bring it back */
+#define RESTORE_ROUNDS_MAX	8	/* times the flow sets out to restore power, 422s included */
 #define SNAPSHOT_HARD_FACTOR	3	/* how long past `timeout` the power-on waits */
+#define FIND_OUT_MAX		3	/* an action that answers 404: times to look around */
+#define LISTED_GRACE_TRIES	6	/* listings that may miss a completed snapshot */
+#define LISTED_GRACE_FIRST_MS	2000	/* then 4 s, 8 s...: about a minute in all */
+#define BOUND_SLACK_S		120	/* lookups, listings and the grace, in a flow's bound */
+#define PRUNE_BOUND_S		600	/* pruning, once power is back */
+#define CLOCK_WARN_S		300	/* local clock and API time this far apart: say so */
+#define DRAIN_ROUNDS_MAX	200	/* api_client_run calls to collect cancelled requests */
 
 struct vol {
 	char *id;
@@ -83,8 +93,10 @@ struct flow {
 	enum fwait wait;
 	int64_t wake_at;			/* monotonic ms */
 	bool inflight;				/* a request of this flow is out */
+	uint64_t req_id;			/* that request, to cancel it */
 	bool by_shared;				/* polled through a shared listing */
 	bool action_individual;			/* not in the shared listing: ask alone */
+	bool action_by_droplet;			/* /v2/actions/ID answered 404: ask the droplet's */
 	bool snaps_individual;			/* the shared snapshot listing failed */
 	enum api_droplet_status want;
 	int64_t action_id;
@@ -94,6 +106,15 @@ struct flow {
 	bool powered_off;			/* we may have changed its power */
 	bool seen_off;				/* a status answer said "off" */
 	int64_t power_action_id;		/* our shutdown/power_off, until it is over */
+	int64_t off_action_id;			/* our last shutdown/power_off, kept */
+	bool sent_off;				/* a shutdown or power_off of ours was accepted */
+	bool power_on_refused;			/* power_on met a 422 with nothing in progress */
+	bool auth_lost;				/* 401/403 while waiting: stop, restore power */
+	bool checking_off;			/* FS_RESTORE: GET of off_action_id out */
+	bool find_said;				/* the 404 was reported */
+	int restore_rounds, find_outs, find_step, listed_tries;
+	int64_t end_by;				/* monotonic ms: the flow's bound */
+	int64_t api_now;			/* the API's time when it listed snaps, 0: unknown */
 	int64_t pending_action_id;		/* in progress when the run began */
 	bool poweroff_phase;
 	bool snapshot_ok;
@@ -122,6 +143,12 @@ struct engine {
 	bool stopping;
 	int64_t stop_deadline;
 	bool prune_only;
+	bool draining;				/* cancelled requests coming back: ignore them */
+	uint64_t shared_droplets_id, shared_actions_id, shared_snaps_id;
+	bool warned_clock;
+	int64_t t_start;			/* monotonic ms when the engine began */
+	bool have_offset;
+	int64_t clock_offset_s;			/* local clock minus the API's */
 };
 
 
@@ -163,6 +190,29 @@ emit(struct flow *f, enum flow_level level, bool dry, const char *fmt, ...)
 	ev.elapsed_s = since_s(f->t0);
 	ev.dry_run = dry;
 	cfg->event(&ev, cfg->event_userdata);
+}
+
+/* An event about the run as a whole, not one droplet. */
+static void
+emit_engine(struct engine *e, enum flow_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+emit_engine(struct engine *e, enum flow_level level, const char *fmt, ...)
+{
+	struct flow_event ev = { 0 };
+	char msg[1024];
+	va_list ap;
+
+	if (e->cfg->event == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ev.level = level;
+	ev.droplet_name = "";
+	ev.message = msg;
+	e->cfg->event(&ev, e->cfg->event_userdata);
 }
 
 /*
@@ -221,6 +271,9 @@ fail_reply(struct flow *f, const struct api_reply *rp, const char *what)
 }
 
 static void flow_resume(struct flow *f);
+static void give_up_off(struct flow *f, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void lost_auth(struct flow *f, const struct api_reply *rp);
 static void flow_release(struct flow *f);
 static void go_restore(struct flow *f);
 static void go_after_snapshot(struct flow *f);
@@ -251,7 +304,7 @@ wait_action(struct flow *f, enum fstate state, int64_t action_id, long first_ms,
 	f->state = state;
 	f->wait = W_ACTION;
 	f->action_id = action_id;
-	f->action_individual = false;
+	f->action_individual = f->action_by_droplet;
 	f->poll_ms = POLL_NEXT_MS;
 	f->poll_cap_ms = cap_ms;
 	f->wake_at = clock_mono_ms() + scaled(f->e, (double)first_ms);
@@ -301,16 +354,31 @@ queued(struct flow *f, int r, const char *what)
 static void
 send_action(struct flow *f, const char *type, const char *name)
 {
-	queued(f, api_post_droplet_action_async(f->e->c, f->id, type, name, on_reply, f, NULL),
+	queued(f, api_post_droplet_action_async(f->e->c, f->id, type, name, on_reply, f, &f->req_id),
 	    type);
 }
 
 /* --- the steps ----------------------------------------------------------- */
 
+/* The pause before trying again after a 422: 1 s, 2 s, 4 s... up to a minute. */
+static double
+busy_backoff_ms(const struct flow *f)
+{
+	int k = f->busy_count > 0 ? f->busy_count - 1 : 0;
+	double ms = (double)POLL_NEXT_MS * (double)(1L << (k < 10 ? k : 10));
+
+	return ms < BUSY_BACKOFF_CAP_MS ? ms : BUSY_BACKOFF_CAP_MS;
+}
+
 static void
 go_busy(struct flow *f, enum fstate resume)
 {
 	if (++f->busy_count > BUSY_MAX) {
+		if (resume == FS_RESTORE) {
+			give_up_off(f, -EBUSY, "power_on kept being refused with a pending event "
+			    "(%d times)", BUSY_MAX);
+			return;
+		}
 		fail(f, -EBUSY, true, "the droplet kept reporting a pending event (%d times); "
 		    "giving up", BUSY_MAX);
 		if (f->powered_off)
@@ -323,7 +391,7 @@ go_busy(struct flow *f, enum fstate resume)
 	f->resume = resume;
 	f->state = FS_BUSY;
 	f->wait = W_NONE;
-	queued(f, api_list_droplet_actions_async(f->e->c, f->id, 20, on_reply, f, NULL),
+	queued(f, api_list_droplet_actions_async(f->e->c, f->id, 20, on_reply, f, &f->req_id),
 	    "action listing");
 }
 
@@ -396,13 +464,13 @@ step_volume(struct flow *f)
 	v = &f->vols[f->vol_i];
 	f->state = FS_VOLUMES;
 	if (f->vol_step == 0)
-		queued(f, api_get_volume_async(f->e->c, v->id, on_reply, f, NULL), "volume lookup");
+		queued(f, api_get_volume_async(f->e->c, v->id, on_reply, f, &f->req_id), "volume lookup");
 	else if (f->vol_step == 1)
-		queued(f, api_list_volume_snapshots_async(f->e->c, v->id, on_reply, f, NULL),
+		queued(f, api_list_volume_snapshots_async(f->e->c, v->id, on_reply, f, &f->req_id),
 		    "volume snapshot listing");
 	else
 		queued(f, api_create_volume_snapshot_async(f->e->c, v->id, v->snap_name, on_reply,
-		    f, NULL), "volume snapshot");
+		    f, &f->req_id), "volume snapshot");
 }
 
 /* The droplet is off (or live mode): volumes first, then the droplet. */
@@ -517,7 +585,7 @@ go_reeval(struct flow *f)
 {
 	f->state = FS_REEVAL;
 	f->wait = W_NONE;
-	queued(f, api_get_droplet_async(f->e->c, f->id, on_reply, f, NULL), "droplet lookup");
+	queued(f, api_get_droplet_async(f->e->c, f->id, on_reply, f, &f->req_id), "droplet lookup");
 }
 
 static void
@@ -541,11 +609,21 @@ go_restore(struct flow *f)
 		wait_action(f, FS_BUSY, id, POLL_NEXT_MS / 2, POLL_POWER_CAP_MS);
 		return;
 	}
+	/* Restoring has a 422 budget of its own, whatever the earlier steps used. */
+	if (f->restore_rounds == 0)
+		f->busy_count = 0;
+	/* Every way back here is bounded, 422s and failed looks included. */
+	if (++f->restore_rounds > RESTORE_ROUNDS_MAX) {
+		give_up_off(f, -ETIMEDOUT, "set out to restore its power %d times",
+		    RESTORE_ROUNDS_MAX);
+		return;
+	}
 	/*
 	 * Look first: the service may have powered it on after the snapshot.
 	 * The look is a status poll, so many droplets share one listing.
 	 */
 	f->state = FS_RESTORE;
+	f->checking_off = false;
 	f->step_t0 = clock_mono_ms();
 	f->wait = W_DROPLET;
 	f->want = API_DROPLET_ACTIVE;
@@ -566,6 +644,72 @@ restored(struct flow *f)
 	go_after_snapshot(f);
 }
 
+/*
+ * Power cannot be restored now (refused, token gone, out of tries): say so
+ * loudly and end the flow.  The journal record stays, so the next run powers
+ * it on.
+ */
+static void
+give_up_off(struct flow *f, int r, const char *fmt, ...)
+{
+	char why[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	f->wait = W_NONE;
+	if (f->powered_off && f->res->before == API_DROPLET_ACTIVE) {
+		f->res->left_off = true;
+		/* The loud failure wins over whatever failed first. */
+		free(f->res->error);
+		f->res->error = NULL;
+		f->res->r = 0;
+		fail(f, r, true, "LEFT POWERED OFF: %s; the next run powers it on, or power it on "
+		    "by hand (doctl compute droplet-action power-on %" PRId64 ")", why, f->id);
+	} else {
+		fail(f, r, true, "%s", why);
+	}
+	finish(f);
+}
+
+/* Restoring power: the look, power_on, its wait, or a 422 met on the way. */
+static bool
+restoring(const struct flow *f)
+{
+	return f->state == FS_RESTORE || f->state == FS_WAIT_ON ||
+	    (f->state == FS_BUSY && f->resume == FS_RESTORE);
+}
+
+/*
+ * 401 or 403 while the flow waits: the token was revoked or lost its scope,
+ * and no later answer will be better.  Restore power (which may still work,
+ * the refusal may be of one endpoint) and stop; a refusal while restoring
+ * ends the flow with the droplet left for the next run.
+ */
+static void
+lost_auth(struct flow *f, const struct api_reply *rp)
+{
+	char buf[512];
+
+	f->res->auth = true;
+	api_error_format(&rp->error, buf, sizeof(buf));
+	if (f->auth_lost || restoring(f)) {
+		give_up_off(f, -EACCES, "the API refused the token while restoring its power (%s)",
+		    buf);
+		return;
+	}
+	f->auth_lost = true;
+	fail(f, -EACCES, false, "the API refused the token while waiting (%s); restoring its "
+	    "power and stopping", buf);
+	f->wait = W_NONE;
+	f->snapshot_ok = false;
+	if (f->powered_off)
+		go_restore(f);
+	else
+		finish(f);
+}
+
 static void
 go_after_snapshot(struct flow *f)
 {
@@ -582,23 +726,30 @@ go_after_snapshot(struct flow *f)
 	f->wake_at = clock_mono_ms();
 }
 
-static void
+/*
+ * Choose what to delete.  Ages are measured against the API's clock (the
+ * Date of the answer that listed the snapshots), so a local clock that is
+ * off cannot make every snapshot look old.  Returns 0, or -ENOMEM with
+ * nothing chosen.
+ */
+static int
 plan_retention(struct flow *f)
 {
 	const struct sched_opts *o = f->opts;
 	const char *tmpl = o->name_template != NULL ? o->name_template : SCHED_DEFAULT_NAME;
+	int64_t now = f->api_now != 0 ? f->api_now : f->e->cfg->wall_now;
 	struct naming_snap *ns;
 	size_t i, j;
 
 	if (f->snaps == NULL || f->snaps->n == 0)
-		return;
+		return 0;
 	ns = calloc(f->snaps->n, sizeof(*ns));
 	f->del = calloc(f->snaps->n, sizeof(*f->del));
 	if (ns == NULL || f->del == NULL) {
 		free(ns);
 		free(f->del);
 		f->del = NULL;
-		return;
+		return -ENOMEM;
 	}
 	for (i = 0; i < f->snaps->n; i++) {
 		ns[i].name = f->snaps->items[i].name;
@@ -607,7 +758,7 @@ plan_retention(struct flow *f)
 	}
 	/* Pruning alone took no snapshot, so none is spared by name. */
 	naming_retention(ns, f->snaps->n, tmpl, f->e->prune_only ? NULL : f->snap_name,
-	    o->keep, o->max_age, f->e->cfg->wall_now, f->del);
+	    o->keep, o->max_age, now, f->del);
 	free(ns);
 
 	for (j = 0; f->opts->volumes && j < f->n_vols; j++) {
@@ -615,22 +766,34 @@ plan_retention(struct flow *f)
 
 		if (f->vdel == NULL)
 			f->vdel = calloc(f->n_vols, sizeof(*f->vdel));
-		if (f->vdel == NULL || v->snaps == NULL || v->snaps->n == 0)
+		if (f->vdel == NULL)
+			goto nomem;
+		if (v->snaps == NULL || v->snaps->n == 0)
 			continue;
 		ns = calloc(v->snaps->n, sizeof(*ns));
 		f->vdel[j] = calloc(v->snaps->n, sizeof(**f->vdel));
 		if (ns == NULL || f->vdel[j] == NULL) {
 			free(ns);
-			continue;
+			goto nomem;
 		}
 		for (i = 0; i < v->snaps->n; i++) {
 			ns[i].name = v->snaps->items[i].name;
 			ns[i].created_at = v->snaps->items[i].created_at;
 		}
 		naming_retention(ns, v->snaps->n, tmpl, v->snap_name, o->keep, o->max_age,
-		    f->e->cfg->wall_now, f->vdel[j]);
+		    now, f->vdel[j]);
 		free(ns);
 	}
+	return 0;
+nomem:
+	/* Nothing half-chosen is acted on. */
+	free(f->del);
+	f->del = NULL;
+	for (j = 0; f->vdel != NULL && j < f->n_vols; j++)
+		free(f->vdel[j]);
+	free(f->vdel);
+	f->vdel = NULL;
+	return -ENOMEM;
 }
 
 /* Send the next DELETE retention chose, or finish. */
@@ -649,7 +812,7 @@ step_prune(struct flow *f)
 		}
 		f->del_i++;
 		emit(f, FLOW_INFO, false, "deleting snapshot %s '%s'", s->id, s->name);
-		queued(f, api_delete_snapshot_async(f->e->c, s->id, on_reply, f, NULL),
+		queued(f, api_delete_snapshot_async(f->e->c, s->id, on_reply, f, &f->req_id),
 		    "snapshot deletion");
 		return;
 	}
@@ -670,7 +833,7 @@ step_prune(struct flow *f)
 			f->vdel_i++;
 			emit(f, FLOW_INFO, false, "deleting volume snapshot %s '%s'", s->id, s->name);
 			queued(f, api_delete_volume_snapshot_async(f->e->c, s->id, on_reply, f,
-			    NULL), "volume snapshot deletion");
+			    &f->req_id), "volume snapshot deletion");
 			return;
 		}
 	}
@@ -685,7 +848,15 @@ go_prune(struct flow *f)
 		finish(f);
 		return;
 	}
-	plan_retention(f);
+	if (plan_retention(f) < 0) {
+		fail(f, -ENOMEM, false, "out of memory while choosing which snapshots to prune; "
+		    "nothing was deleted");
+		finish(f);
+		return;
+	}
+	/* Pruning has a bound of its own, from when it begins. */
+	if (f->end_by < clock_mono_ms() + scaled(f->e, PRUNE_BOUND_S * 1000.0))
+		f->end_by = clock_mono_ms() + scaled(f->e, PRUNE_BOUND_S * 1000.0);
 	f->del_i = 0;
 	f->vdel_vol = 0;
 	f->vdel_i = 0;
@@ -724,12 +895,27 @@ on_droplet_status(struct flow *f, enum api_droplet_status st)
 	if (f->state == FS_RESTORE) {
 		/* The look before power_on. */
 		f->wait = W_NONE;
-		if (st == API_DROPLET_ACTIVE) {
-			if (f->seen_off)
-				emit(f, FLOW_INFO, false, "active again (the service powered it on)");
-			else
-				emit(f, FLOW_INFO, false, "still active: it never went off");
+		if (st != API_DROPLET_ACTIVE) {
+			send_action(f, "power_on", NULL);
+		} else if (f->seen_off) {
+			emit(f, FLOW_INFO, false, "active again (the service powered it on)");
 			restored(f);
+		} else if (!f->sent_off) {
+			emit(f, FLOW_INFO, false, "still active: it never went off");
+			restored(f);
+		} else if (f->power_on_refused) {
+			emit(f, FLOW_INFO, false, "active (power_on was refused with nothing in "
+			    "progress: it is on)");
+			restored(f);
+		} else if (f->off_action_id != 0) {
+			/*
+			 * "active" after a power action of ours was accepted:
+			 * it may be a stale status.  Only an errored action
+			 * means it never went off.
+			 */
+			f->checking_off = true;
+			queued(f, api_get_action_async(f->e->c, f->off_action_id, on_reply, f,
+			    &f->req_id), "power action lookup");
 		} else {
 			send_action(f, "power_on", NULL);
 		}
@@ -782,11 +968,12 @@ on_droplet_status(struct flow *f, enum api_droplet_status st)
 	}
 }
 
+static bool snapshot_wait_over(struct flow *f);
+static void note_clock(struct engine *e, int64_t api_date);
+
 static void
 on_snapshot_action(struct flow *f, const struct api_action *a)
 {
-	int64_t now = clock_mono_ms();
-
 	if (a->status == API_ACTION_COMPLETED) {
 		f->wait = W_NONE;
 		f->snapshot_ok = true;
@@ -801,6 +988,21 @@ on_snapshot_action(struct flow *f, const struct api_action *a)
 		go_restore(f);
 		return;
 	}
+	if (!snapshot_wait_over(f))
+		poll_later(f);
+}
+
+/*
+ * The snapshot wait's deadlines, whatever the polls answered: past
+ * `timeout` say so; past the hard deadline (or the stop timeout) give up,
+ * leaving the droplet off since a snapshot in progress cannot be powered
+ * on.  Returns true when the flow moved on.
+ */
+static bool
+snapshot_wait_over(struct flow *f)
+{
+	int64_t now = clock_mono_ms();
+
 	if (now >= f->deadline && !f->timeout_reported) {
 		f->timeout_reported = true;
 		fail(f, -ETIMEDOUT, true, "snapshot not finished after %" PRId64 " s (timeout=); "
@@ -811,13 +1013,163 @@ on_snapshot_action(struct flow *f, const struct api_action *a)
 		if (f->powered_off && f->res->before == API_DROPLET_ACTIVE) {
 			f->res->left_off = true;
 			fail(f, -ETIMEDOUT, true, "LEFT POWERED OFF: snapshot action %" PRId64
-			    " still in progress after %.0f s, so it cannot be powered on yet; the next "
-			    "run powers it on once the snapshot ends", a->id, since_s(f->step_t0));
+			    " still in progress after %.0f s, so it cannot be powered on yet; the "
+			    "next run powers it on once the snapshot ends", f->action_id,
+			    since_s(f->step_t0));
 		}
 		finish(f);
+		return true;
+	}
+	return false;
+}
+
+/* After a poll that brought no answer: the wait's deadline still holds. */
+static void
+wait_deadline(struct flow *f)
+{
+	if (f->wait == W_DROPLET) {
+		if (clock_mono_ms() >= f->deadline)
+			on_droplet_status(f, f->status);
+	} else if (f->wait == W_ACTION && f->state == FS_BUSY) {
+		if (clock_mono_ms() >= f->deadline) {
+			f->state = f->resume;
+			flow_resume(f);
+		}
+	} else if (f->wait == W_ACTION) {
+		(void)snapshot_wait_over(f);
+	}
+}
+
+/*
+ * An action that answers 404 is not polled again: find out what became of
+ * it.  A snapshot action: is the slot's snapshot listed (then it is done),
+ * is the action among the droplet's own, or another snapshot in progress?
+ * Any other action (a power action, one pending when the run began): look
+ * at the droplet again.
+ */
+static void
+go_find_out(struct flow *f)
+{
+	f->wait = W_NONE;
+	if (f->state != FS_WAIT_SNAPSHOT) {
+		emit(f, FLOW_WARN, false, "action %" PRId64 " answers 404; looking at the droplet "
+		    "again", f->action_id);
+		set_timer(f, f->state == FS_BUSY ? f->resume : FS_REEVAL, busy_backoff_ms(f));
+		return;
+	}
+	if (f->find_outs >= FIND_OUT_MAX) {
+		fail(f, -EIO, true, "snapshot action %" PRId64 " keeps answering 404 and no snapshot "
+		    "'%s' is listed; not waiting for it", f->action_id, f->snap_name);
+		go_restore(f);
+		return;
+	}
+	if (!f->find_said) {
+		f->find_said = true;
+		emit(f, FLOW_WARN, false, "snapshot action %" PRId64 " answers 404; looking for its "
+		    "snapshot and the droplet's actions instead", f->action_id);
+	}
+	f->state = FS_FIND_OUT;
+	f->find_step = 0;
+	queued(f, api_list_droplet_snapshots_async(f->e->c, f->id, on_reply, f, &f->req_id),
+	    "snapshot listing");
+}
+
+/* Back to waiting for the snapshot action, deadlines checked. */
+static void
+resume_snapshot_wait(struct flow *f)
+{
+	f->state = FS_WAIT_SNAPSHOT;
+	f->wait = W_ACTION;
+	f->action_individual = true;
+	poll_later(f);
+	(void)snapshot_wait_over(f);
+}
+
+static void
+on_find_out(struct flow *f, struct api_reply *rp)
+{
+	const char *existing = NULL;
+	size_t i;
+
+	if (rp->r == -EACCES) {
+		f->state = FS_WAIT_SNAPSHOT;
+		lost_auth(f, rp);
+		return;
+	}
+	if (rp->r < 0) {
+		resume_snapshot_wait(f);
+		return;
+	}
+	if (f->find_step == 0) {
+		if (has_snapshot_named(rp->snapshots, f->snap_name, &existing)) {
+			emit(f, FLOW_INFO, false, "snapshot '%s' is listed (id %s): it is done",
+			    f->snap_name, existing);
+			f->snapshot_ok = true;
+			go_restore(f);
+			return;
+		}
+		f->find_step = 1;
+		queued(f, api_list_droplet_actions_async(f->e->c, f->id, 20, on_reply, f,
+		    &f->req_id), "action listing");
+		return;
+	}
+	for (i = 0; rp->actions != NULL && i < rp->actions->n; i++) {
+		const struct api_action *a = &rp->actions->items[i];
+
+		if (a->id == f->action_id) {
+			/* Listed with its status: this listing is the poll. */
+			f->state = FS_WAIT_SNAPSHOT;
+			f->wait = W_ACTION;
+			on_snapshot_action(f, a);
+			return;
+		}
+	}
+	for (i = 0; rp->actions != NULL && i < rp->actions->n; i++) {
+		const struct api_action *a = &rp->actions->items[i];
+
+		if (a->status == API_ACTION_IN_PROGRESS && strcmp(a->type, "snapshot") == 0) {
+			emit(f, FLOW_INFO, false, "following snapshot action %" PRId64 " instead",
+			    a->id);
+			f->action_id = a->id;
+			resume_snapshot_wait(f);
+			return;
+		}
+	}
+	f->find_outs++;
+	if (f->find_outs < FIND_OUT_MAX) {
+		/* Listings lag: look again, as a poll would. */
+		resume_snapshot_wait(f);
+		return;
+	}
+	fail(f, -EIO, true, "snapshot action %" PRId64 " is gone (404), and neither its snapshot "
+	    "'%s' nor a snapshot in progress is listed", f->action_id, f->snap_name);
+	go_restore(f);
+}
+
+/* A poll that brought no answer. */
+static void
+poll_failed(struct flow *f, const struct api_reply *rp)
+{
+	if (rp->r == -ECANCELED)
+		return;
+	if (rp->r == -EACCES) {
+		lost_auth(f, rp);
+		return;
+	}
+	if (rp->r == -ENOENT && f->wait == W_ACTION && !f->action_by_droplet) {
+		/* The same action under the droplet: a second way to ask. */
+		f->action_by_droplet = true;
+		f->action_individual = true;
+		poll_later(f);
+		wait_deadline(f);
+		return;
+	}
+	if (rp->r == -ENOENT && f->wait == W_ACTION) {
+		go_find_out(f);
 		return;
 	}
 	poll_later(f);
+	wait_deadline(f);
 }
 
 static void
@@ -829,13 +1181,27 @@ on_busy_actions(struct flow *f, const struct api_action_list *l)
 		if (l->items[i].status == API_ACTION_IN_PROGRESS) {
 			emit(f, FLOW_INFO, false, "waiting for its %s action %" PRId64 " to finish",
 			    l->items[i].type, l->items[i].id);
+			/*
+			 * Our own power action, finishing after the droplet was
+			 * seen off: once it ends, snapshot.  Looking again would
+			 * trust a status that may be stale.
+			 */
+			if (f->resume == FS_REEVAL && f->seen_off && f->powered_off &&
+			    l->items[i].id == f->off_action_id)
+				f->resume = FS_SNAPSHOT;
 			f->deadline = clock_mono_ms() + scaled(f->e, (double)f->opts->timeout * 1000);
 			wait_action(f, FS_BUSY, l->items[i].id, POLL_NEXT_MS, POLL_SNAPSHOT_CAP_MS);
 			return;
 		}
 	}
-	/* Nothing in progress any more: it just finished.  Try again shortly. */
-	set_timer(f, f->resume, POLL_NEXT_MS);
+	/*
+	 * Nothing in progress any more: it just finished, or the refusal has
+	 * another cause.  Try again, backing off: 1 s, 2 s, 4 s... up to a
+	 * minute, so a refusal that lasts costs a few requests, not a storm.
+	 */
+	if (f->resume == FS_RESTORE)
+		f->power_on_refused = true;
+	set_timer(f, f->resume, busy_backoff_ms(f));
 }
 
 static void
@@ -846,6 +1212,8 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 	const char *existing;
 
 	(void)c;
+	if (f->e->draining)
+		return;
 	f->inflight = false;
 	if (f->state == FS_DONE)
 		return;
@@ -868,6 +1236,8 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		api_snapshot_list_free(f->snaps);
 		f->snaps = rp->snapshots;
 		rp->snapshots = NULL;
+		f->api_now = rp->server_date;
+		note_clock(f->e, rp->server_date);
 		step_decide(f);
 		return;
 	case FS_SHUTDOWN:
@@ -885,6 +1255,8 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		}
 		emit(f, FLOW_INFO, false, "shutdown sent%s", rp->adopted ? " (adopted)" : "");
 		f->power_action_id = rp->action->id;
+		f->off_action_id = rp->action->id;
+		f->sent_off = true;
 		f->deadline = clock_mono_ms() + scaled(f->e, (double)f->opts->shutdown_timeout * 1000);
 		wait_droplet(f, FS_WAIT_OFF, API_DROPLET_OFF, POLL_POWER_FIRST_MS);
 		return;
@@ -894,12 +1266,17 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 			return;
 		}
 		if (rp->r < 0 || rp->action == NULL) {
+			/* It may have taken effect: then power_on is owed. */
+			if (rp->error.ambiguous)
+				f->sent_off = true;
 			fail_reply(f, rp, "power_off failed");
 			go_restore(f);
 			return;
 		}
 		emit(f, FLOW_INFO, false, "power_off sent");
 		f->power_action_id = rp->action->id;
+		f->off_action_id = rp->action->id;
+		f->sent_off = true;
 		f->poweroff_phase = true;
 		f->deadline = clock_mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
 		wait_droplet(f, FS_WAIT_OFF, API_DROPLET_OFF, POLL_POWER_FIRST_MS);
@@ -980,7 +1357,40 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		    POLL_SNAPSHOT_CAP_MS);
 		return;
 	case FS_RESTORE:
+		if (f->checking_off) {
+			f->checking_off = false;
+			if (rp->r == 0 && rp->action != NULL &&
+			    rp->action->status == API_ACTION_ERRORED) {
+				emit(f, FLOW_INFO, false, "still active: its %s errored, it never went "
+				    "off", rp->action->type);
+				restored(f);
+				return;
+			}
+			if (rp->r == 0 && rp->action != NULL &&
+			    rp->action->status == API_ACTION_IN_PROGRESS) {
+				/*
+				 * Not off yet, and it may still go off: the
+				 * record stays for the next run to check.
+				 */
+				fail(f, -ETIMEDOUT, true, "still active, with its %s action %" PRId64
+				    " in progress; its journal record stays and the next run checks "
+				    "it", rp->action->type, rp->action->id);
+				finish(f);
+				return;
+			}
+			emit(f, FLOW_WARN, false, "shows active, but its power action %" PRId64
+			    " %s; sending power_on anyway (the status may be stale)",
+			    f->off_action_id, rp->r == 0 && rp->action != NULL ?
+			    (rp->action->status == API_ACTION_COMPLETED ? "completed" :
+			    "is not known to have failed") : "could not be read");
+			send_action(f, "power_on", NULL);
+			return;
+		}
 		/* The power_on POST (the look before it is a status poll). */
+		if (rp->r == -EACCES) {
+			lost_auth(f, rp);
+			return;
+		}
 		if (rp->r == -EBUSY) {
 			go_busy(f, FS_RESTORE);
 			return;
@@ -1018,8 +1428,31 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		api_snapshot_list_free(f->snaps);
 		f->snaps = rp->snapshots;
 		rp->snapshots = NULL;
-		if (has_snapshot_named(f->snaps, f->snap_name, &existing))
+		f->api_now = rp->server_date;
+		note_clock(f->e, rp->server_date);
+		if (has_snapshot_named(f->snaps, f->snap_name, &existing)) {
 			snprintf(f->res->snapshot_id, sizeof(f->res->snapshot_id), "%s", existing);
+		} else if (!f->e->prune_only && !f->res->adopted) {
+			/*
+			 * Retention only ever runs with this slot's snapshot seen
+			 * in a listing made after its action: otherwise the one
+			 * it keeps may not exist.
+			 */
+			if (++f->listed_tries < LISTED_GRACE_TRIES && !f->e->stopping) {
+				double ms = (double)LISTED_GRACE_FIRST_MS * (1 << (f->listed_tries - 1));
+
+				emit(f, FLOW_INFO, false, "snapshot '%s' is not listed yet; looking "
+				    "again in %.0f s", f->snap_name, ms / 1000);
+				f->wait = W_SNAPS;
+				f->wake_at = clock_mono_ms() + scaled(f->e, ms);
+				return;
+			}
+			fail(f, -EIO, true, "snapshot '%s' completed but not listed after %d "
+			    "listings; not pruning, nothing was deleted", f->snap_name,
+			    f->listed_tries);
+			finish(f);
+			return;
+		}
 		go_prune(f);
 		return;
 	case FS_PRUNE:
@@ -1031,7 +1464,14 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		f->res->deleted++;
 		step_prune(f);
 		return;
+	case FS_FIND_OUT:
+		on_find_out(f, rp);
+		return;
 	case FS_BUSY:
+		if (rp->r == -EACCES) {
+			lost_auth(f, rp);
+			return;
+		}
 		if (rp->r < 0) {
 			fail_reply(f, rp, "cannot list its actions");
 			f->powered_off ? go_restore(f) : finish(f);
@@ -1043,6 +1483,7 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 	case FS_WAIT_ON:
 	case FS_WAIT_SNAPSHOT:
 		/* Polls come back through on_poll_reply. */
+		break;
 	case FS_PENDING:
 	case FS_DONE:
 		return;
@@ -1072,24 +1513,20 @@ on_poll_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 	struct flow *f = userdata;
 
 	(void)c;
+	if (f->e->draining)
+		return;
 	f->inflight = false;
 	if (f->state == FS_DONE || f->wait == W_NONE)
 		return;
-	if (f->wait == W_DROPLET) {
-		if (rp->r < 0) {
-			poll_later(f);
-			if (clock_mono_ms() >= f->deadline)
-				on_droplet_status(f, f->status);
-			return;
-		}
-		on_droplet_status(f, rp->droplet->status);
-	} else if (f->wait == W_ACTION) {
-		if (rp->r < 0) {
-			poll_later(f);
-			return;
-		}
-		dispatch_action(f, rp->action);
+	if (rp->r < 0 || (f->wait == W_DROPLET && rp->droplet == NULL) ||
+	    (f->wait == W_ACTION && rp->action == NULL)) {
+		poll_failed(f, rp);
+		return;
 	}
+	if (f->wait == W_DROPLET)
+		on_droplet_status(f, rp->droplet->status);
+	else if (f->wait == W_ACTION)
+		dispatch_action(f, rp->action);
 }
 
 static void
@@ -1106,6 +1543,9 @@ flow_resume(struct flow *f)
 	case FS_RESTORE:
 		go_restore(f);
 		break;
+	case FS_SNAPSHOT:
+		step_snapshot(f);
+		break;
 	default:
 		go_reeval(f);
 		break;
@@ -1121,6 +1561,8 @@ on_shared_droplets(struct api_client *c, struct api_reply *rp, void *userdata)
 	size_t i, j;
 
 	(void)c;
+	if (e->draining)
+		return;
 	e->shared_droplets_out = false;
 	if (rp->r == 0 && rp->droplets != NULL)
 		e->droplet_pages = rp->droplets->n / API_PER_PAGE + 1;
@@ -1139,10 +1581,11 @@ on_shared_droplets(struct api_client *c, struct api_reply *rp, void *userdata)
 				break;
 			}
 		}
-		if (!seen) {
+		if (!seen && rp->r == -EACCES) {
+			lost_auth(f, rp);
+		} else if (!seen) {
 			poll_later(f);
-			if (clock_mono_ms() >= f->deadline)
-				on_droplet_status(f, f->status);
+			wait_deadline(f);
 		}
 	}
 }
@@ -1154,6 +1597,8 @@ on_shared_actions(struct api_client *c, struct api_reply *rp, void *userdata)
 	size_t i, j;
 
 	(void)c;
+	if (e->draining)
+		return;
 	e->shared_actions_out = false;
 	for (i = 0; i < e->n_flows; i++) {
 		struct flow *f = &e->flows[i];
@@ -1170,10 +1615,13 @@ on_shared_actions(struct api_client *c, struct api_reply *rp, void *userdata)
 				break;
 			}
 		}
-		if (!seen) {
+		if (!seen && rp->r == -EACCES) {
+			lost_auth(f, rp);
+		} else if (!seen) {
 			/* Older than the newest page: ask for it alone next time. */
 			f->action_individual = rp->r == 0;
 			poll_later(f);
+			wait_deadline(f);
 		}
 	}
 }
@@ -1189,12 +1637,15 @@ on_shared_snaps(struct api_client *c, struct api_reply *rp, void *userdata)
 	struct engine *e = userdata;
 	size_t i, j;
 
+	if (e->draining)
+		return;
 	e->shared_snaps_out = false;
 	if (rp->r == 0 && rp->snapshots != NULL)
 		e->snaps_pages = rp->snapshots->n / API_PER_PAGE + 1;
 	for (i = 0; i < e->n_flows; i++) {
 		struct flow *f = &e->flows[i];
-		struct api_reply one = { .r = rp->r, .error = rp->error };
+		struct api_reply one = { .r = rp->r, .error = rp->error,
+			.server_date = rp->server_date };
 		struct api_snapshot_list *l;
 		size_t n = 0;
 
@@ -1282,17 +1733,17 @@ poll_tick(struct engine *e, int64_t now)
 	if (!due_act)
 		n_act = 0;
 	if (n_snaps >= snaps_min && !e->shared_snaps_out &&
-	    api_list_snapshots_async(e->c, "droplet", on_shared_snaps, e, NULL) == 0)
+	    api_list_snapshots_async(e->c, "droplet", on_shared_snaps, e, &e->shared_snaps_id) == 0)
 		e->shared_snaps_out = true;
 	else
 		n_snaps = 0;
 	if (n_drop >= drop_min && !e->shared_droplets_out &&
-	    api_list_droplets_async(e->c, NULL, NULL, on_shared_droplets, e, NULL) == 0)
+	    api_list_droplets_async(e->c, NULL, NULL, on_shared_droplets, e, &e->shared_droplets_id) == 0)
 		e->shared_droplets_out = true;
 	else
 		n_drop = 0;
 	if (n_act >= SHARED_POLL_MIN && !e->shared_actions_out &&
-	    api_list_actions_async(e->c, SHARED_ACTIONS_ITEMS, on_shared_actions, e, NULL) == 0)
+	    api_list_actions_async(e->c, SHARED_ACTIONS_ITEMS, on_shared_actions, e, &e->shared_actions_id) == 0)
 		e->shared_actions_out = true;
 	else
 		n_act = 0;
@@ -1313,7 +1764,7 @@ poll_tick(struct engine *e, int64_t now)
 				/* Alone: its reply goes through on_reply like any step's. */
 				f->wait = W_NONE;
 				queued(f, api_list_droplet_snapshots_async(e->c, f->id, on_reply, f,
-				    NULL), "snapshot listing");
+				    &f->req_id), "snapshot listing");
 				continue;
 			}
 		} else if (f->wait == W_DROPLET) {
@@ -1322,14 +1773,17 @@ poll_tick(struct engine *e, int64_t now)
 			else if (!due)
 				continue;
 			else
-				r = api_get_droplet_async(e->c, f->id, on_poll_reply, f, NULL);
+				r = api_get_droplet_async(e->c, f->id, on_poll_reply, f, &f->req_id);
 		} else if (f->wait == W_ACTION) {
 			if (!due && !(n_act > 0 && !f->action_individual))
 				continue;
 			if (n_act > 0 && !f->action_individual)
 				f->by_shared = true;
+			else if (f->action_by_droplet)
+				r = api_get_droplet_action_async(e->c, f->id, f->action_id,
+				    on_poll_reply, f, &f->req_id);
 			else
-				r = api_get_action_async(e->c, f->action_id, on_poll_reply, f, NULL);
+				r = api_get_action_async(e->c, f->action_id, on_poll_reply, f, &f->req_id);
 		} else {
 			continue;
 		}
@@ -1341,6 +1795,66 @@ poll_tick(struct engine *e, int64_t now)
 }
 
 /* --- the engine ---------------------------------------------------------- */
+
+/*
+ * The API's clock, from the Date of an answer: how far the local clock (or
+ * --now) is from it.  Said once per run when it is more than a few minutes.
+ */
+static void
+note_clock(struct engine *e, int64_t api_date)
+{
+	int64_t local, off;
+
+	if (api_date == 0)
+		return;
+	local = e->cfg->wall_now + (clock_mono_ms() - e->t_start) / 1000;
+	off = local - api_date;
+	e->have_offset = true;
+	e->clock_offset_s = off;
+	if (!e->warned_clock && (off > CLOCK_WARN_S || off < -CLOCK_WARN_S)) {
+		int64_t a = off < 0 ? -off : off;
+
+		e->warned_clock = true;
+		emit_engine(e, FLOW_WARN, "the local clock is %" PRId64 "h%02" PRId64 "m%02" PRId64
+		    "s %s the API's (the Date of its answers); snapshot ages are measured by the "
+		    "API's clock, but check the host's time (timedatectl, NTP)", a / 3600,
+		    a / 60 % 60, a % 60, off > 0 ? "ahead of" : "behind");
+	}
+}
+
+/*
+ * The longest one droplet's flow may take, in seconds before --time-scale:
+ * waiting out an action pending when it began (timeout), shutdown and the
+ * power_off fallback (shutdown-timeout + power timeout), the snapshot with
+ * its hard deadline (3 x timeout), restoring power (2 x power timeout), and
+ * lookups and listings.  Pruning has PRUNE_BOUND_S of its own.
+ */
+static int64_t
+flow_bound_s(const struct flow *f)
+{
+	const struct sched_opts *o = f->opts;
+
+	return o->shutdown_timeout + (1 + SNAPSHOT_HARD_FACTOR) * o->timeout +
+	    3 * (int64_t)f->e->power_timeout_s + BOUND_SLACK_S;
+}
+
+/* Flows past their bound end, whatever they wait for. */
+static void
+check_bounds(struct engine *e, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_flows; i++) {
+		struct flow *f = &e->flows[i];
+
+		if (f->state == FS_DONE || f->state == FS_PENDING || now < f->end_by)
+			continue;
+		if (f->inflight && !f->by_shared)
+			(void)api_client_cancel(e->c, f->req_id);
+		give_up_off(f, -ETIMEDOUT, "did not finish within its bound of %.0f s",
+		    (double)(f->end_by - f->t0) / 1000);
+	}
+}
 
 static struct flow_result *
 add_result(struct engine *e, const struct flow_job *job)
@@ -1413,6 +1927,8 @@ start_flows(struct engine *e)
 			continue;
 		e->running++;
 		f->t0 = clock_mono_ms();
+		f->end_by = f->t0 + scaled(e, (double)(e->prune_only ? PRUNE_BOUND_S :
+		    flow_bound_s(f)) * 1000);
 		if (e->prune_only) {
 			f->state = FS_LIST_AFTER;
 			f->snapshot_ok = true;
@@ -1471,10 +1987,33 @@ static void
 begin_stop(struct engine *e)
 {
 	long t = e->cfg->stop_timeout_s > 0 ? e->cfg->stop_timeout_s : 300;
-	size_t i;
+	size_t i, n_on = 0;
+	char d[32];
 
 	e->stopping = true;
-	e->stop_deadline = clock_mono_ms() + t * 1000;
+	/* Scaled as every other wait is, so tests can stop quickly. */
+	e->stop_deadline = clock_mono_ms() + scaled(e, (double)t * 1000);
+	for (i = 0; i < e->n_flows; i++) {
+		const struct flow *f = &e->flows[i];
+
+		if (f->state != FS_DONE && f->state != FS_PENDING && f->powered_off &&
+		    f->res->before == API_DROPLET_ACTIVE)
+			n_on++;
+	}
+	if (t % 3600 == 0)
+		snprintf(d, sizeof(d), "%ldh", t / 3600);
+	else if (t % 60 == 0)
+		snprintf(d, sizeof(d), "%ldm", t / 60);
+	else
+		snprintf(d, sizeof(d), "%lds", t);
+	if (n_on > 0)
+		emit_engine(e, FLOW_WARN, "stopping: %zu droplet%s to power back on, up to %s "
+		    "(--stop-timeout); a second Ctrl-C or SIGTERM more than 2 s after the first "
+		    "leaves %s for the next run", n_on, n_on == 1 ? "" : "s", d,
+		    n_on == 1 ? "it" : "them");
+	else
+		emit_engine(e, FLOW_WARN, "stopping: no droplet is powered off; starting nothing "
+		    "new");
 	for (i = 0; i < e->n_flows; i++) {
 		struct flow *f = &e->flows[i];
 
@@ -1527,6 +2066,7 @@ report_progress(struct engine *e, int64_t t0)
 		case FS_REEVAL:
 		case FS_LIST_SNAPS:
 		case FS_BUSY:
+		case FS_FIND_OUT:
 			p.looking++;
 			break;
 		}
@@ -1563,6 +2103,7 @@ engine_loop(struct engine *e)
 			}
 			return -EINTR;
 		}
+		check_bounds(e, now);
 		start_flows(e);
 		if (e->cfg->progress != NULL && now - last_progress >= 250) {
 			last_progress = now;
@@ -1601,7 +2142,61 @@ struct resolve {
 	struct api_error error;
 	int r;
 	bool pending;
+	uint64_t id;			/* the request, to cancel it on a stop */
 };
+
+/*
+ * Cancel every request still out and collect the callbacks: no callback may
+ * run after its owner (a flow, the engine, a frame) is gone.
+ */
+static void
+engine_drain(struct engine *e)
+{
+	size_t i;
+	int k;
+
+	e->draining = true;
+	for (i = 0; i < e->n_flows; i++)
+		if (e->flows[i].inflight && !e->flows[i].by_shared)
+			(void)api_client_cancel(e->c, e->flows[i].req_id);
+	if (e->shared_droplets_out)
+		(void)api_client_cancel(e->c, e->shared_droplets_id);
+	if (e->shared_actions_out)
+		(void)api_client_cancel(e->c, e->shared_actions_id);
+	if (e->shared_snaps_out)
+		(void)api_client_cancel(e->c, e->shared_snaps_id);
+	for (k = 0; k < DRAIN_ROUNDS_MAX && api_client_pending(e->c) > 0; k++)
+		(void)api_client_run(e->c, 10);
+}
+
+/*
+ * Run the client until the request ID (whose callback clears *PENDING) is
+ * answered.  On a stop, or when the client fails, cancel it and collect its
+ * callback before returning, since its userdata may live in the caller's
+ * frame.  Returns 0, -EINTR or the client's error.
+ */
+static int
+wait_request(struct engine *e, uint64_t id, const bool *pending)
+{
+	int r = 0, k;
+
+	while (*pending) {
+		if (e->cfg->stop != NULL && *e->cfg->stop) {
+			r = -EINTR;
+			break;
+		}
+		r = api_client_run(e->c, 250);
+		if (r < 0)
+			break;
+		r = 0;
+	}
+	if (*pending) {
+		(void)api_client_cancel(e->c, id);
+		for (k = 0; k < DRAIN_ROUNDS_MAX && *pending; k++)
+			(void)api_client_run(e->c, 10);
+	}
+	return r;
+}
 
 static void
 on_resolve(struct api_client *c, struct api_reply *rp, void *userdata)
@@ -1731,26 +2326,19 @@ resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 	if (t == 0)
 		return 0;
 	if (t == 1 && only->kind == SCHED_TARGET_ID)
-		r = api_get_droplet_async(e->c, (int64_t)only->id, on_resolve, &rs, NULL);
+		r = api_get_droplet_async(e->c, (int64_t)only->id, on_resolve, &rs, &rs.id);
 	else if (t == 1 && only->kind == SCHED_TARGET_TAG)
-		r = api_list_droplets_async(e->c, only->value, NULL, on_resolve, &rs, NULL);
+		r = api_list_droplets_async(e->c, only->value, NULL, on_resolve, &rs, &rs.id);
 	else if (t == 1)
-		r = api_list_droplets_async(e->c, NULL, only->value, on_resolve, &rs, NULL);
+		r = api_list_droplets_async(e->c, NULL, only->value, on_resolve, &rs, &rs.id);
 	else
-		r = api_list_droplets_async(e->c, NULL, NULL, on_resolve, &rs, NULL);
+		r = api_list_droplets_async(e->c, NULL, NULL, on_resolve, &rs, &rs.id);
 	if (r < 0)
 		return r;
 	rs.pending = true;
-	while (rs.pending) {
-		r = api_client_run(e->c, 1000);
-		if (r < 0)
-			goto out;
-		if (e->cfg->stop != NULL && *e->cfg->stop) {
-			r = -EINTR;
-			goto out;
-		}
-	}
-	r = 0;
+	r = wait_request(e, rs.id, &rs.pending);
+	if (r < 0)
+		goto out;
 	if (t > 1 && rs.list != NULL)
 		e->droplet_pages = rs.list->n / API_PER_PAGE + 1;
 
@@ -1809,14 +2397,41 @@ out:
  * in progress, for one request in all.  A failure here is no failure: a
  * droplet with a pending action answers 422 later, and that is waited out.
  */
+struct pending_look {
+	struct api_action_list *l;
+	bool pending;
+	uint64_t id;
+};
+
+static void
+on_pending_actions(struct api_client *c, struct api_reply *rp, void *userdata)
+{
+	struct pending_look *pl = userdata;
+
+	(void)c;
+	pl->pending = false;
+	if (rp->r == 0) {
+		pl->l = rp->actions;
+		rp->actions = NULL;
+	}
+}
+
 static void
 note_pending_actions(struct engine *e)
 {
-	struct api_action_list *l = NULL;
+	struct pending_look pl = { .l = NULL };
+	struct api_action_list *l;
 	size_t i, j;
 
-	if (api_list_actions(e->c, SHARED_ACTIONS_ITEMS, &l, NULL) < 0)
+	if (api_list_actions_async(e->c, SHARED_ACTIONS_ITEMS, on_pending_actions, &pl,
+	    &pl.id) < 0)
 		return;
+	pl.pending = true;
+	if (wait_request(e, pl.id, &pl.pending) < 0 || pl.l == NULL) {
+		api_action_list_free(pl.l);
+		return;
+	}
+	l = pl.l;
 	for (i = 0; i < l->n; i++) {
 		const struct api_action *a = &l->items[i];
 
@@ -1839,6 +2454,7 @@ engine_run(struct api_client *c, const struct flow_config *cfg, const struct flo
 
 	e.scale = cfg->time_scale > 0 ? cfg->time_scale : 1.0;
 	e.power_timeout_s = cfg->power_timeout_s > 0 ? cfg->power_timeout_s : 300;
+	e.t_start = clock_mono_ms();
 	r = resolve_targets(&e, jobs, n);
 	if (r < 0)
 		goto fail;
@@ -1872,9 +2488,14 @@ engine_run(struct api_client *c, const struct flow_config *cfg, const struct flo
 	if (!prune_only && e.n_flows > 0)
 		note_pending_actions(&e);
 	r = engine_loop(&e);
+	engine_drain(&e);
 	for (i = 0; i < e.n_flows; i++)
 		flow_release(&e.flows[i]);
 	free(e.flows);
+	if (e.have_offset && !cfg->dry_run && cfg->hooks.clock != NULL)
+		cfg->hooks.clock(e.clock_offset_s, cfg->hooks.clock_userdata);
+	ret->have_clock_offset = e.have_offset;
+	ret->clock_offset_s = e.clock_offset_s;
 	ret->results = e.results;
 	ret->n = e.n_results;
 	ret->n_failed = 0;

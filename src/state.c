@@ -424,3 +424,44 @@ state_unlock(int fd)
 	if (fd >= 0)
 		close(fd);
 }
+
+int
+state_clock_save(const char *dir, int64_t offset_s, int64_t at)
+{
+	char text[64], *path;
+	int n, r;
+
+	n = snprintf(text, sizeof(text), "%" PRId64 " %" PRId64 "\n", offset_s, at);
+	path = str_printf("%s/clock", dir);
+	if (path == NULL)
+		return -ENOMEM;
+	/* A lost update costs one line of `dosnap status`: no fsync. */
+	r = write_file_replace(path, text, (size_t)n, 0644, false);
+	free(path);
+	return r;
+}
+
+int
+state_clock_load(const char *dir, int64_t *ret_offset_s, int64_t *ret_at)
+{
+	char *path, *text = NULL;
+	size_t len;
+	long long off, at;
+	int r;
+
+	path = str_printf("%s/clock", dir);
+	if (path == NULL)
+		return -ENOMEM;
+	r = read_file_capped(path, 64, &text, &len);
+	free(path);
+	if (r < 0)
+		return r;
+	if (sscanf(text, "%lld %lld", &off, &at) != 2)
+		r = -EINVAL;
+	free(text);
+	if (r < 0)
+		return r;
+	*ret_offset_s = (int64_t)off;
+	*ret_at = (int64_t)at;
+	return 0;
+}

@@ -252,6 +252,7 @@ struct api_reply {
 	int r;
 	struct api_error error;		/* meaningful when r < 0 */
 	bool adopted;			/* a POST failed ambiguously and its effect was found and adopted */
+	int64_t server_date;		/* the response's Date header (Unix seconds), 0 when none */
 	struct api_account *account;
 	struct api_droplet *droplet;
 	struct api_action *action;

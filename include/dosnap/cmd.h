@@ -35,6 +35,7 @@ struct cmd_session {
 	int recover_code;		/* the exit code recovery deserves */
 	int64_t *waiting;		/* droplets recovery left off: snapshot in progress */
 	size_t n_waiting;
+	char *state_dir;		/* copied; where the clock offset is kept */
 };
 
 /*
@@ -93,7 +94,8 @@ int	cmd_flow_option(struct cli_ctx *ctx, const char *cmd, int c, const char *arg
 
 /*
  * Install the SIGTERM/SIGINT handlers and return the flag they set: the
- * first signal asks the flow to stop and restore power, the second exits 75.
+ * first signal asks the flow to stop and restore power; a second within 2 s
+ * is the same stop (a process group signalled twice); a later one exits 75.
  */
 volatile sig_atomic_t *cmd_stop_flag(void);
 

@@ -67,13 +67,17 @@ struct flow_hooks {
 	void (*progress)(const struct flow_record *rec, void *userdata);
 	void (*done)(const struct flow_record *rec, void *userdata);
 	void *userdata;
+	/* Once at the end, when an answer carried the API's Date: local minus API. */
+	void (*clock)(int64_t offset_s, void *userdata);
+	void *clock_userdata;
 };
 
 struct flow_config {
 	int jobs;			/* droplet flows at once; 0: 10 */
 	bool dry_run;			/* send nothing that changes anything */
 	double time_scale;		/* multiplies every wait and timeout; 0: 1 */
-	int64_t wall_now;		/* for max-age: Unix seconds now */
+	int64_t wall_now;		/* the local clock: Unix seconds now; max-age is
+					   measured by the API's Date, this is only compared */
 	long power_timeout_s;		/* power_off and power_on waits; 0: 300 */
 	flow_event_fn event;
 	void *event_userdata;
@@ -116,6 +120,8 @@ struct flow_report {
 	struct flow_result *results;	/* owned; free with flow_report_release */
 	size_t n;
 	size_t n_failed;
+	bool have_clock_offset;		/* an answer carried the API's Date */
+	int64_t clock_offset_s;		/* local clock (wall_now) minus the API's */
 };
 
 /*

@@ -98,4 +98,14 @@ void	state_prune(struct state *st, const uint64_t *ids, size_t n_ids);
 int	state_lock(const char *path, int *ret_fd);
 void	state_unlock(int fd);
 
+/*
+ * The last seen difference between the local clock and the API's (from the
+ * Date of its answers), kept in DIR/clock for `dosnap status`: OFFSET_S is
+ * local minus API, AT the local Unix time it was seen.  Save returns 0 or a
+ * negative errno; load returns 0, -ENOENT when none was saved, -EINVAL for
+ * a damaged file.
+ */
+int	state_clock_save(const char *dir, int64_t offset_s, int64_t at);
+int	state_clock_load(const char *dir, int64_t *ret_offset_s, int64_t *ret_at);
+
 #endif

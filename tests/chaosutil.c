@@ -1,0 +1,153 @@
+/* chaosutil: run the real binary with a deadline, signals at chosen moments, and a look for sanitizer reports. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chaosutil.h"
+#include "testutil.h"
+
+#define CU_ERR_MAX	(256 * 1024)
+
+long
+cu_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static char *
+slurp(int fd)
+{
+	char *buf = malloc(CU_ERR_MAX + 1);
+	size_t len = 0;
+	ssize_t n;
+
+	if (buf == NULL)
+		abort();
+	lseek(fd, 0, SEEK_SET);
+	while (len < CU_ERR_MAX) {
+		n = read(fd, buf + len, CU_ERR_MAX - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+void
+cu_dosnap(const char *const *argv, const char *const *env, int sig, long sig_at_ms,
+    long sig2_gap_ms, long deadline_ms, struct cu_run *ret)
+{
+	char errname[] = "/tmp/dosnap-chaos-XXXXXX";
+	const char *fa[CU_ARGS_MAX + 2], *fe[CU_ENV_MAX + 5];
+	size_t i, n = 0, m = 0;
+	int errfd, st = 0, sent = 0;
+	long t0;
+	pid_t pid, w;
+
+	fa[n++] = tu_dosnap_bin();
+	for (i = 0; argv[i] != NULL && n < CU_ARGS_MAX; i++)
+		fa[n++] = argv[i];
+	fa[n] = NULL;
+	fe[m++] = "PATH=/usr/bin:/bin";
+	fe[m++] = "HOME=/nonexistent";
+	fe[m++] = "TZ=UTC";
+	fe[m++] = "ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1";
+	for (i = 0; env != NULL && env[i] != NULL && m < CU_ENV_MAX + 4; i++)
+		fe[m++] = env[i];
+	fe[m] = NULL;
+	errfd = mkstemp(errname);
+	if (errfd < 0)
+		abort();
+	unlink(errname);
+	ret->signal_ms = -1;
+	t0 = cu_now_ms();
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(errfd, 2);
+		execve(fa[0], (char *const *)fa, (char *const *)fe);
+		_exit(127);
+	}
+	for (;;) {
+		long now = cu_now_ms() - t0;
+
+		w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			abort();
+		if (sig != 0 && sent == 0 && now >= sig_at_ms) {
+			kill(pid, sig);
+			ret->signal_ms = now;
+			sent = 1;
+		} else if (sig != 0 && sent == 1 && sig2_gap_ms >= 0 &&
+		    now >= ret->signal_ms + sig2_gap_ms) {
+			kill(pid, sig);
+			sent = 2;
+		}
+		if (now >= deadline_ms) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+				;
+			ret->status = -1;
+			ret->elapsed_ms = now;
+			ret->err = slurp(errfd);
+			close(errfd);
+			return;
+		}
+		nap_ms(2);
+	}
+	ret->elapsed_ms = cu_now_ms() - t0;
+	ret->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	ret->err = slurp(errfd);
+	close(errfd);
+}
+
+void
+cu_run_release(struct cu_run *r)
+{
+	free(r->err);
+	r->err = NULL;
+}
+
+const char *
+cu_sanitizer_report(const char *text)
+{
+	static const char *const marks[] = {
+		"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+		"WARNING: ThreadSanitizer", "ERROR: MemorySanitizer",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		const char *p = strstr(text, marks[i]);
+
+		if (p != NULL)
+			return p;
+	}
+	return NULL;
+}
