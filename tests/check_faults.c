@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chaosutil.h"
 #include "mockutil.h"
 #include "suites.h"
 #include "testutil.h"
@@ -210,7 +211,14 @@ static const char *kill_targets =
     "100000001 100000002 100000003 100000004 100000005 "
     "100000006 100000007 100000008 100000009 100000010";
 
-/* Start `dosnap run` for the slot; returns its pid.  Output goes to /dev/null. */
+/* Where the children's stderr goes, to be read for sanitizer reports. */
+static char err_path[4096];
+
+/*
+ * Start `dosnap run` for the slot; returns its pid.  Stdout goes to
+ * /dev/null, stderr to err_path (appended), with ASan told to catch stack
+ * use after return: a sanitizer build reports what a stop gets wrong.
+ */
 static pid_t
 start_run(struct mock *m, const char *schedule, const char *state_dir)
 {
@@ -221,15 +229,18 @@ start_run(struct mock *m, const char *schedule, const char *state_dir)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
+		/* A short stop timeout (0.3 s at this scale): stops that run out happen too. */
 		const char *argv[] = { tu_dosnap_bin(), "run", "-f", schedule, "--state-dir",
 			state_dir, "--now", SLOT_NOW, "--api-url", mock_url(m), "--time-scale", "0.01",
-			NULL };
-		const char *env[] = { "PATH=/usr/bin:/bin", "TZ=UTC", tok, NULL };
+			"--stop-timeout", "30s", NULL };
+		const char *env[] = { "PATH=/usr/bin:/bin", "TZ=UTC", tok,
+			"ASAN_OPTIONS=detect_stack_use_after_return=1", NULL };
 		int nul = open("/dev/null", O_RDWR);
+		int err = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		dup2(nul, 0);
 		dup2(nul, 1);
-		dup2(nul, 2);
+		dup2(err >= 0 ? err : nul, 2);
 		execve(argv[0], (char *const *)argv, (char *const *)env);
 		_exit(127);
 	}
@@ -239,10 +250,26 @@ start_run(struct mock *m, const char *schedule, const char *state_dir)
 static int
 wait_status(pid_t pid)
 {
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
 	int st;
 
 	while (waitpid(pid, &st, 0) < 0)
 		ck_assert_int_eq(errno, EINTR);
+	/* Whatever the exit, no sanitizer may have had anything to say. */
+	f = fopen(err_path, "r");
+	if (f != NULL) {
+		text = calloc(1, 1024 * 1024 + 1);
+		ck_assert_ptr_nonnull(text);
+		len = fread(text, 1, 1024 * 1024, f);
+		fclose(f);
+		text[len] = '\0';
+		ck_assert_msg(cu_sanitizer_report(text) == NULL, "sanitizer report:\n%s",
+		    cu_sanitizer_report(text));
+		free(text);
+		(void)truncate(err_path, 0);
+	}
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -290,6 +317,7 @@ kill_rounds(int sig)
 	cfg.droplets = KILL_DROPLETS;
 	m = mu_start(&cfg);
 	sched = write_schedule(dir, kill_targets);
+	snprintf(err_path, sizeof(err_path), "%s/stderr", dir);
 
 	/* How long an undisturbed run takes: the window to kill in. */
 	snprintf(state, sizeof(state), "%s/state-probe", dir);
@@ -307,6 +335,14 @@ kill_rounds(int sig)
 		mock_droplet_set_status(m, 100000003, "off");
 		mock_droplet_set_status(m, 100000007, "off");
 		snprintf(state, sizeof(state), "%s/state-%d", dir, round);
+		/* Stalled requests in flight when the signal comes, in every other round. */
+		if (round % 2 == 1) {
+			struct mock_fault stall;
+
+			ck_assert_int_eq(mock_fault_parse("kind=stall,stall-ms=400,method=GET,"
+			    "after=4,times=2", &stall), 0);
+			ck_assert_int_eq(mock_add_fault(m, &stall), 0);
+		}
 		/* A fixed LCG: the same moments on every machine, for reruns. */
 		seed = seed * 1103515245u + 12345u;
 		delay = (long)((seed >> 8) % (unsigned)(full_us > 0 ? full_us : 1));
