@@ -14,6 +14,16 @@
 
 #define CU_ERR_MAX	(256 * 1024)
 
+static bool (*ready_fn)(void *);
+static void *ready_arg;
+
+void
+cu_set_ready(bool (*ready)(void *arg), void *arg)
+{
+	ready_fn = ready;
+	ready_arg = arg;
+}
+
 long
 cu_now_ms(void)
 {
@@ -103,7 +113,8 @@ cu_dosnap(const char *const *argv, const char *const *env, int sig, long sig_at_
 			break;
 		if (w < 0 && errno != EINTR)
 			abort();
-		if (sig != 0 && sent == 0 && now >= sig_at_ms) {
+		if (sig != 0 && sent == 0 && now >= sig_at_ms &&
+		    (ready_fn == NULL || ready_fn(ready_arg))) {
 			kill(pid, sig);
 			ret->signal_ms = now;
 			sent = 1;

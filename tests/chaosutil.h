@@ -26,6 +26,12 @@ struct cu_run {
 void	cu_dosnap(const char *const *argv, const char *const *env, int sig, long sig_at_ms,
 	    long sig2_gap_ms, long deadline_ms, struct cu_run *ret);
 
+/*
+ * When set, the first signal waits, past SIG_AT_MS, until READY(ARG) says
+ * the child has reached the moment the test wants (a request at the mock).
+ */
+void	cu_set_ready(bool (*ready)(void *arg), void *arg);
+
 void	cu_run_release(struct cu_run *r);
 
 /* The first line of a sanitizer report in TEXT, or NULL. */

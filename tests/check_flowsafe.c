@@ -342,14 +342,32 @@ static const struct {
 	const char *stop_timeout;
 	bool restored;			/* power must be back when it exits */
 	unsigned snapshot_ms;		/* mock time a snapshot takes; 0: the default */
+	const char *at_method, *at_path;	/* signal once such a request reached the mock */
 } stop_cases[] = {
 	{ "stalled lookup", "kind=stall,stall-ms=3000,method=GET,path=/v2/droplets*,times=1", 0,
-	  150, -1, "5m", true },
+	  0, -1, "5m", true, 0, "GET", "/v2/droplets*" },
 	{ "stalled poll, stop timeout runs out", "kind=stall,stall-ms=4000,method=GET,"
-	  "path=/v2/actions/*", MOCK_MISBEHAVE_ACTIONS_STALL, 600, -1, "1m", false },
-	{ "two signals 100 ms apart", NULL, 0, 150, 100, "5m", true },
-	{ "a snapshot of 100000 s, stop timeout 5m", NULL, 0, 400, -1, "5m", false, 100000000 },
+	  "path=/v2/actions/*", MOCK_MISBEHAVE_ACTIONS_STALL, 0, -1, "1m", false, 0, "GET",
+	  "/v2/actions/*" },
+	{ "two signals 20 ms apart", NULL, 0, 0, 20, "5m", true, 0, "POST",
+	  "/v2/droplets/1001/actions" },
+	{ "a snapshot of 100000 s, stop timeout 5m", NULL, 0, 100, -1, "5m", false, 100000000,
+	  "GET", "/v2/actions/*" },
 };
+
+struct at_request {
+	struct mock *m;
+	const char *method, *path;
+};
+
+/* The moment to signal: the request the case is about has reached the mock. */
+static bool
+request_arrived(void *arg)
+{
+	const struct at_request *a = arg;
+
+	return mock_request_count(a->m, a->method, a->path, 0) > 0;
+}
 
 START_TEST(test_stop)
 {
@@ -365,7 +383,14 @@ START_TEST(test_stop)
 		ck_assert_int_eq(mock_fault_parse(stop_cases[_i].fault, &f), 0);
 		ck_assert_int_eq(mock_add_fault(t.m, &f), 0);
 	}
-	fs_snapshot(&t, extra, NULL, SIGTERM, stop_cases[_i].sig_at_ms, stop_cases[_i].gap_ms, &r);
+	{
+		struct at_request at = { t.m, stop_cases[_i].at_method, stop_cases[_i].at_path };
+
+		cu_set_ready(request_arrived, &at);
+		fs_snapshot(&t, extra, NULL, SIGTERM, stop_cases[_i].sig_at_ms,
+		    stop_cases[_i].gap_ms, &r);
+		cu_set_ready(NULL, NULL);
+	}
 	ck_assert_msg(r.status == 75 || r.status == 0, "%s: exit %d\n%s", stop_cases[_i].name,
 	    r.status, r.err);
 	/* --stop-timeout at --time-scale 0.01: seconds, not minutes. */
@@ -389,10 +414,16 @@ START_TEST(test_stop_says_what_next)
 	const char *extra[] = { "--shutdown-timeout", "20s", "1001", NULL };
 	struct fs t;
 	struct cu_run r;
+	struct at_request at;
 
 	fs_start(&t, NULL);
+	at.m = t.m;
+	at.method = "POST";
+	at.path = "/v2/droplets/1001/actions";
 	mock_droplet_set_misbehaviour(t.m, ALPHA, MOCK_MISBEHAVE_ACTIONS_STALL);
-	fs_snapshot(&t, extra, NULL, SIGINT, 400, -1, &r);
+	cu_set_ready(request_arrived, &at);
+	fs_snapshot(&t, extra, NULL, SIGINT, 100, -1, &r);
+	cu_set_ready(NULL, NULL);
 	ck_assert_msg(strstr(r.err, "stopping: 1 droplet to power back on, up to 5m") != NULL,
 	    "%s", r.err);
 	cu_run_release(&r);
