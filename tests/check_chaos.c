@@ -308,13 +308,13 @@ run_once(struct world *w, const char *state, long offset_s, int sig, long sig_at
 }
 
 #define CHAOS_FAIL(rd, r, ...) do { \
-	char _m[1024]; \
+	char _m[600]; \
 	snprintf(_m, sizeof(_m), __VA_ARGS__); \
 	ck_abort_msg("chaos: seed %" PRIu64 " round %d failed: %s\n  round:%s\n  replay: " \
 	    "DOSNAP_SUITES=chaos DOSNAP_CHAOS_SEED=%" PRIu64 " DOSNAP_CHAOS_FIRST=%d " \
 	    "DOSNAP_CHAOS_ROUNDS=1\n  stderr (last part):\n%s", (rd)->seed, (rd)->index, _m, \
 	    (rd)->desc, (rd)->seed, (rd)->index, \
-	    (r)->err != NULL && strlen((r)->err) > 6000 ? (r)->err + strlen((r)->err) - 6000 : \
+	    (r)->err != NULL && strlen((r)->err) > 2000 ? (r)->err + strlen((r)->err) - 2000 : \
 	    (r)->err != NULL ? (r)->err : ""); \
 } while (0)
 

@@ -265,7 +265,7 @@ wait_status(pid_t pid)
 		len = fread(text, 1, 1024 * 1024, f);
 		fclose(f);
 		text[len] = '\0';
-		ck_assert_msg(cu_sanitizer_report(text) == NULL, "sanitizer report:\n%s",
+		ck_assert_msg(cu_sanitizer_report(text) == NULL, "sanitizer report:\n%.2000s",
 		    cu_sanitizer_report(text));
 		free(text);
 		(void)truncate(err_path, 0);
