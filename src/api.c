@@ -1468,28 +1468,46 @@ header_long(const char *v, size_t n)
  * seconds) and returns 0, or -EINVAL leaving *ret alone.
  */
 static int
+date_digits(const char *s, size_t k)
+{
+	int v = 0;
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* "Sun, 06 Nov 1994 08:49:37 GMT": fixed columns, so no scanf. */
+static int
 http_date(const char *v, size_t n, int64_t *ret)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	char s[40], mon[4];
 	const char *m;
-	int day, year, hh, mm, ss;
+	int day, year, hh, mm, ss, mon = -1, i;
 
 	while (n > 0 && (*v == ' ' || *v == '\t')) {
 		v++;
 		n--;
 	}
-	if (n >= sizeof(s))
+	if (n != 29 || v[3] != ',' || v[4] != ' ' || v[7] != ' ' || v[11] != ' ' ||
+	    v[16] != ' ' || v[19] != ':' || v[22] != ':' || memcmp(v + 25, " GMT", 4) != 0)
 		return -EINVAL;
-	memcpy(s, v, n);
-	s[n] = '\0';
-	if (sscanf(s, "%*3s, %2d %3s %4d %2d:%2d:%2d GMT", &day, mon, &year, &hh, &mm, &ss) != 6)
+	for (i = 0, m = months; i < 12; i++, m += 3)
+		if (memcmp(v + 8, m, 3) == 0)
+			mon = i;
+	day = date_digits(v + 5, 2);
+	year = date_digits(v + 12, 4);
+	hh = date_digits(v + 17, 2);
+	mm = date_digits(v + 20, 2);
+	ss = date_digits(v + 23, 2);
+	if (mon < 0 || year < 1970 || day < 1 || day > 31 || hh < 0 || hh > 23 || mm < 0 ||
+	    mm > 59 || ss < 0 || ss > 60)
 		return -EINVAL;
-	m = strstr(months, mon);
-	if (m == NULL || strlen(mon) != 3 || (m - months) % 3 != 0 || year < 1970 ||
-	    day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
-		return -EINVAL;
-	*ret = tz_days_from_civil(year, (unsigned)(m - months) / 3 + 1, (unsigned)day) * 86400 +
+	*ret = tz_days_from_civil(year, (unsigned)mon + 1, (unsigned)day) * 86400 +
 	    hh * 3600 + mm * 60 + ss;
 	return 0;
 }

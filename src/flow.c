@@ -137,18 +137,18 @@ struct engine {
 	size_t n_flows, running, done;
 	struct flow_result *results;
 	size_t n_results, cap_results;
-	bool shared_droplets_out, shared_actions_out, shared_snaps_out;
 	size_t snaps_pages;			/* pages the account's snapshot listing took */
 	size_t droplet_pages;			/* pages a listing of every droplet takes */
-	bool stopping;
 	int64_t stop_deadline;
+	uint64_t shared_droplets_id, shared_actions_id, shared_snaps_id;
+	int64_t t_start;			/* monotonic ms when the engine began */
+	int64_t clock_offset_s;			/* local clock minus the API's */
+	bool shared_droplets_out, shared_actions_out, shared_snaps_out;
+	bool stopping;
 	bool prune_only;
 	bool draining;				/* cancelled requests coming back: ignore them */
-	uint64_t shared_droplets_id, shared_actions_id, shared_snaps_id;
 	bool warned_clock;
-	int64_t t_start;			/* monotonic ms when the engine began */
-	bool have_offset;
-	int64_t clock_offset_s;			/* local clock minus the API's */
+	bool have_offset;			/* clock_offset_s is known */
 };
 
 
@@ -895,19 +895,17 @@ on_droplet_status(struct flow *f, enum api_droplet_status st)
 	if (f->state == FS_RESTORE) {
 		/* The look before power_on. */
 		f->wait = W_NONE;
-		if (st != API_DROPLET_ACTIVE) {
-			send_action(f, "power_on", NULL);
-		} else if (f->seen_off) {
+		if (st == API_DROPLET_ACTIVE && f->seen_off) {
 			emit(f, FLOW_INFO, false, "active again (the service powered it on)");
 			restored(f);
-		} else if (!f->sent_off) {
+		} else if (st == API_DROPLET_ACTIVE && !f->sent_off) {
 			emit(f, FLOW_INFO, false, "still active: it never went off");
 			restored(f);
-		} else if (f->power_on_refused) {
+		} else if (st == API_DROPLET_ACTIVE && f->power_on_refused) {
 			emit(f, FLOW_INFO, false, "active (power_on was refused with nothing in "
 			    "progress: it is on)");
 			restored(f);
-		} else if (f->off_action_id != 0) {
+		} else if (st == API_DROPLET_ACTIVE && f->off_action_id != 0) {
 			/*
 			 * "active" after a power action of ours was accepted:
 			 * it may be a stale status.  Only an errored action
@@ -2353,7 +2351,7 @@ resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 			char tt[160], ebuf[512];
 			size_t m, matched = 0;
 
-			for (m = 0; rs.r == 0 && m < rs.list->n; m++) {
+			for (m = 0; rs.r == 0 && rs.list != NULL && m < rs.list->n; m++) {
 				if (tg != NULL && !droplet_matches(&rs.list->items[m], tg))
 					continue;
 				r = add_flow(e, &jobs[i], &rs.list->items[m], &cap);

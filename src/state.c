@@ -444,7 +444,7 @@ state_clock_save(const char *dir, int64_t offset_s, int64_t at)
 int
 state_clock_load(const char *dir, int64_t *ret_offset_s, int64_t *ret_at)
 {
-	char *path, *text = NULL;
+	char *path, *text = NULL, *end, *end2;
 	size_t len;
 	long long off, at;
 	int r;
@@ -456,7 +456,10 @@ state_clock_load(const char *dir, int64_t *ret_offset_s, int64_t *ret_at)
 	free(path);
 	if (r < 0)
 		return r;
-	if (sscanf(text, "%lld %lld", &off, &at) != 2)
+	errno = 0;
+	off = strtoll(text, &end, 10);
+	at = strtoll(end, &end2, 10);
+	if (errno != 0 || end == text || end2 == end || (*end2 != '\n' && *end2 != '\0'))
 		r = -EINVAL;
 	free(text);
 	if (r < 0)

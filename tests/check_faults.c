@@ -250,8 +250,8 @@ start_run(struct mock *m, const char *schedule, const char *state_dir)
 static int
 wait_status(pid_t pid)
 {
-	char *text = NULL;
-	size_t len = 0;
+	char *text;
+	size_t len;
 	FILE *f;
 	int st;
 
@@ -263,7 +263,7 @@ wait_status(pid_t pid)
 		text = calloc(1, 1024 * 1024 + 1);
 		ck_assert_ptr_nonnull(text);
 		len = fread(text, 1, 1024 * 1024, f);
-		fclose(f);
+		(void)fclose(f);
 		text[len] = '\0';
 		ck_assert_msg(cu_sanitizer_report(text) == NULL, "sanitizer report:\n%.2000s",
 		    cu_sanitizer_report(text));
