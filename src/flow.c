@@ -1187,6 +1187,17 @@ on_busy_actions(struct flow *f, const struct api_action_list *l)
 			if (f->resume == FS_REEVAL && f->seen_off && f->powered_off &&
 			    l->items[i].id == f->off_action_id)
 				f->resume = FS_SNAPSHOT;
+			/*
+			 * A power-off in progress while this flow means to power
+			 * it off is taken as its own (a retried POST may have
+			 * taken effect before its 422): the droplet may go off,
+			 * so power_on is owed unless that action errors.
+			 */
+			if (f->powered_off && (strcmp(l->items[i].type, "shutdown") == 0 ||
+			    strcmp(l->items[i].type, "power_off") == 0)) {
+				f->off_action_id = l->items[i].id;
+				f->sent_off = true;
+			}
 			f->deadline = clock_mono_ms() + scaled(f->e, (double)f->opts->timeout * 1000);
 			wait_action(f, FS_BUSY, l->items[i].id, POLL_NEXT_MS, POLL_SNAPSHOT_CAP_MS);
 			return;
@@ -1246,6 +1257,9 @@ on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		if (rp->r < 0 || rp->action == NULL) {
 			char buf[512];
 
+			/* It may have taken effect: then power_on is owed. */
+			if (rp->error.ambiguous)
+				f->sent_off = true;
 			emit(f, FLOW_WARN, false, "shutdown failed (%s); sending power_off",
 			    api_error_format(&rp->error, buf, sizeof(buf)));
 			step_poweroff(f);

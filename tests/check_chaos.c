@@ -33,7 +33,8 @@
  * documented bound, no sanitizer report.
  *
  * DOSNAP_CHAOS_ROUNDS (default 12), DOSNAP_CHAOS_SEED (default: the time,
- * printed), DOSNAP_CHAOS_FIRST (the first round, to replay one).
+ * printed), DOSNAP_CHAOS_FIRST (the first round, to replay one),
+ * DOSNAP_CHAOS_VERBOSE (print every run's log).
  */
 
 #define N_DROPLETS	3
@@ -302,6 +303,8 @@ run_once(struct world *w, const char *state, long offset_s, int sig, long sig_at
 		env[2] = faketime;
 	}
 	cu_dosnap(argv, env, sig, sig_at_ms, gap_ms, bound_ms * 3, r);
+	if (getenv("DOSNAP_CHAOS_VERBOSE") != NULL)
+		printf("--- run (exit %d, %ld ms):\n%s", r->status, r->elapsed_ms, r->err);
 	w->total_runs++;
 	if (r->elapsed_ms > w->max_run_ms)
 		w->max_run_ms = r->elapsed_ms;

@@ -36,7 +36,7 @@ tail(const char *text)
 }
 
 static void
-fs_start_slow(struct fs *t, const char *fixture_path, unsigned snapshot_ms)
+fs_start_slow(struct fs *t, const char *fixture_path, unsigned snapshot_ms, unsigned shutdown_ms)
 {
 	struct mock_config cfg;
 
@@ -46,6 +46,8 @@ fs_start_slow(struct fs *t, const char *fixture_path, unsigned snapshot_ms)
 		cfg.fixture_path = fixture_path;
 	if (snapshot_ms != 0)
 		cfg.action_ms[MOCK_ACTION_SNAPSHOT] = snapshot_ms;
+	if (shutdown_ms != 0)
+		cfg.action_ms[MOCK_ACTION_SHUTDOWN] = shutdown_ms;
 	t->m = mu_start(&cfg);
 	t->dir = tu_mkdtemp();
 	snprintf(t->tok, sizeof(t->tok), "DO_TOKEN=%s", mock_token(t->m));
@@ -55,7 +57,7 @@ fs_start_slow(struct fs *t, const char *fixture_path, unsigned snapshot_ms)
 static void
 fs_start(struct fs *t, const char *fixture_path)
 {
-	fs_start_slow(t, fixture_path, 0);
+	fs_start_slow(t, fixture_path, 0, 0);
 }
 
 static void
@@ -240,6 +242,73 @@ START_TEST(test_stale_active)
 }
 END_TEST
 
+static const char *
+faketime_lib(void)
+{
+	static const char *const paths[] = {
+		"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+		"/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+		"/usr/lib/faketime/libfaketime.so.1",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (access(paths[i], R_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+/*
+ * 3b. (found by the chaos test) A shutdown whose answer was garbled, resent
+ * and refused with 422 because the first one went through: the shutdown in
+ * progress is the flow's own, so a droplet still reading "active" is not
+ * taken as never powered off, and the journal keeps its record for the
+ * next run.  A host clock far ahead keeps the client from adopting the
+ * first shutdown, as in the round that found it.
+ */
+START_TEST(test_refused_resend_is_ours)
+{
+	static const char *const faults[] = {
+		"kind=malformed,method=POST,path=/v2/droplets/1001/actions,times=1",
+		"kind=malformed,method=GET,path=/v2/droplets/1001/actions,times=3",
+		"kind=401,method=GET,path=/v2/actions/*",
+	};
+	const char *lib = faketime_lib();
+	char preload[300];
+	const char *env[] = { preload, "FAKETIME=+400d", "DONT_FAKE_MONOTONIC=1", NULL };
+	const char *extra[] = { "--shutdown-timeout", "20s", "1001", NULL };
+	struct mock_fault f;
+	struct fs t;
+	struct cu_run r;
+	size_t i;
+
+	if (lib == NULL) {
+		printf("refused resend test: SKIPPED: libfaketime is not installed\n");
+		return;
+	}
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", lib);
+	/* A shutdown of 1.5 s: still in progress when the flow gives up. */
+	fs_start_slow(&t, NULL, 0, 150000);
+	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		ck_assert_int_eq(mock_fault_parse(faults[i], &f), 0);
+		ck_assert_int_eq(mock_add_fault(t.m, &f), 0);
+	}
+	fs_snapshot(&t, extra, env, 0, 0, -1, &r);
+	ck_assert_msg(r.status == 77, "exit %d\n%s", r.status, tail(r.err));
+	ck_assert_msg(strstr(r.err, "it never went off") == NULL, "%s", tail(r.err));
+	cu_run_release(&r);
+	/* The shutdown ends: the droplet is off, and only the journal knows it was on. */
+	{
+		struct timespec ts = { 2, 0 };
+
+		nanosleep(&ts, NULL);
+	}
+	recover(&t, "1001");
+	assert_active(&t, ALPHA, "");
+	fs_stop(&t);
+}
+END_TEST
+
 /* 4. A snapshot action completed but never listed: nothing is pruned. */
 START_TEST(test_phantom_snapshot)
 {
@@ -386,7 +455,7 @@ START_TEST(test_stop)
 	struct fs t;
 	struct cu_run r;
 
-	fs_start_slow(&t, NULL, stop_cases[_i].snapshot_ms);
+	fs_start_slow(&t, NULL, stop_cases[_i].snapshot_ms, 0);
 	mock_droplet_set_misbehaviour(t.m, ALPHA, stop_cases[_i].misbehave);
 	if (stop_cases[_i].fault != NULL) {
 		ck_assert_int_eq(mock_fault_parse(stop_cases[_i].fault, &f), 0);
@@ -452,6 +521,7 @@ flowsafe_suite(void)
 	    (int)(sizeof(poll_cases) / sizeof(poll_cases[0])));
 	tcase_add_loop_test(tc, test_action_404, 0, (int)(sizeof(a404_cases) / sizeof(a404_cases[0])));
 	tcase_add_test(tc, test_stale_active);
+	tcase_add_test(tc, test_refused_resend_is_ours);
 	tcase_add_test(tc, test_phantom_snapshot);
 	tcase_add_test(tc, test_clock_ahead);
 	tcase_add_loop_test(tc, test_stop, 0, (int)(sizeof(stop_cases) / sizeof(stop_cases[0])));
