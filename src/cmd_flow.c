@@ -217,15 +217,19 @@ cmd_print_report(const struct flow_report *rep, bool dry_run)
 			const struct flow_result *r = &rep->results[i];
 			char who[192];
 
+			char safe[3][192];
+
+			/* Names and ids come from the API: log_safe makes them inert on a terminal. */
 			if (r->droplet_id != 0)
 				snprintf(who, sizeof(who), "%" PRId64 " %s", r->droplet_id,
-				    r->droplet_name);
+				    log_safe(r->droplet_name, safe[0], sizeof(safe[0])));
 			else
-				snprintf(who, sizeof(who), "%s", r->target);
+				log_safe(r->target, who, sizeof(who));
 			printf("%-28.28s %-7s %-44.44s %-10.10s %6.1fs  %s\n", who,
 			    r->droplet_id ? api_droplet_status_name(r->before) : "-",
-			    r->snapshot_name[0] ? r->snapshot_name : "-",
-			    r->snapshot_id[0] ? r->snapshot_id : "-", r->seconds, result_text(r));
+			    r->snapshot_name[0] ? log_safe(r->snapshot_name, safe[1], sizeof(safe[1])) :
+			    "-", r->snapshot_id[0] ? log_safe(r->snapshot_id, safe[2], sizeof(safe[2])) :
+			    "-", r->seconds, result_text(r));
 		}
 	}
 	for (i = 0; i < rep->n; i++) {
@@ -245,13 +249,15 @@ int
 cmd_report_exit(const struct flow_report *rep)
 {
 	size_t i;
-	bool any_auth = false, any_lasting = false, any_transient = false;
+	bool any_auth = false, any_lasting = false, any_transient = false, any_nomem = false;
 
 	for (i = 0; i < rep->n; i++) {
 		const struct flow_result *r = &rep->results[i];
 
 		if (r->r == 0)
 			continue;
+		if (r->r == -ENOMEM)
+			any_nomem = true;
 		if (r->auth)
 			any_auth = true;
 		else if (r->transient)
@@ -259,6 +265,8 @@ cmd_report_exit(const struct flow_report *rep)
 		else
 			any_lasting = true;
 	}
+	if (any_nomem)
+		return EXIT_OSERR;
 	if (any_auth)
 		return EXIT_NOPERM;
 	if (any_lasting)
@@ -955,7 +963,8 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 		char buf[512];
 
 		log_error("cannot list snapshots: %s", api_error_format(&err, buf, sizeof(buf)));
-		ret = r == -EACCES ? EXIT_NOPERM : err.transient ? EXIT_TEMPFAIL : EXIT_UNAVAIL;
+		ret = r == -EACCES ? EXIT_NOPERM : r == -ENOMEM ? EXIT_OSERR :
+		    err.transient ? EXIT_TEMPFAIL : EXIT_UNAVAIL;
 		goto out;
 	}
 	if (ctx->json)
@@ -988,20 +997,24 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 		format_utc(s->created_at, when, sizeof(when));
 		snprintf(who, sizeof(who), "%s %s", s->resource_id ? s->resource_id : "-",
 		    d != NULL && d->name != NULL ? d->name : "(deleted)");
+		/* What the API sent, made safe for a terminal (text) or valid (JSON) by log.c. */
 		if (ctx->json) {
 			printf("%s\n  {\"id\":", shown ? "," : "");
-			cmd_json_string(stdout, s->id);
+			log_json_string(stdout, s->id);
 			printf(",\"name\":");
-			cmd_json_string(stdout, s->name != NULL ? s->name : "");
+			log_json_string(stdout, s->name);
 			printf(",\"droplet_id\":");
-			cmd_json_string(stdout, s->resource_id != NULL ? s->resource_id : "");
+			log_json_string(stdout, s->resource_id);
 			printf(",\"droplet_name\":");
-			cmd_json_string(stdout, d != NULL && d->name != NULL ? d->name : "");
+			log_json_string(stdout, d != NULL ? d->name : NULL);
 			printf(",\"created_at\":\"%s\",\"size_gigabytes\":%.2f}", when,
 			    s->size_gigabytes);
 		} else {
-			printf("%-12s %-44s %-24s %-20s %6.1f GB\n", s->id,
-			    s->name != NULL ? s->name : "", who, when, s->size_gigabytes);
+			char safe[3][256];
+
+			printf("%-12s %-44s %-24s %-20s %6.1f GB\n", log_safe(s->id, safe[0],
+			    sizeof(safe[0])), log_safe(s->name, safe[1], sizeof(safe[1])),
+			    log_safe(who, safe[2], sizeof(safe[2])), when, s->size_gigabytes);
 		}
 		shown++;
 	}
