@@ -1311,6 +1311,7 @@ struct req {
 	CURL *easy;
 	struct buf body;
 	bool bodies_full;		/* the client-wide cap on bodies stopped this one */
+	bool body_nomem;		/* no memory for the body */
 	char errbuf[CURL_ERROR_SIZE];
 
 	/* From the response headers of the current attempt. */
@@ -1613,6 +1614,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 	}
 	/* Returning less than N makes libcurl fail the transfer. */
 	if (buf_append(&q->body, data, n) < 0) {
+		q->body_nomem = !q->body.overflow;
 		c->bodies += q->body.alloc - before;
 		return 0;
 	}
@@ -1906,6 +1908,7 @@ req_start(struct req *q, int64_t now)
 	buf_reset(&q->body);
 	q->body.cap = c->max_body;
 	q->bodies_full = false;
+	q->body_nomem = false;
 	q->errbuf[0] = '\0';
 	q->retry_after_s = -1;
 	q->rl_remaining = -1;
@@ -2084,6 +2087,12 @@ classify(struct req *q, CURLcode cc, long status, bool sent, struct api_error *e
 	if (cc != CURLE_OK) {
 		snprintf(err->curl_error, sizeof(err->curl_error), "%s",
 		    q->errbuf[0] != '\0' ? q->errbuf : cf.easy_strerror(cc));
+		if (cc == CURLE_WRITE_ERROR && q->body_nomem) {
+			o->r = -ENOMEM;
+			snprintf(err->message, sizeof(err->message),
+			    "out of memory receiving the answer (%zu bytes so far)", q->body.len);
+			return;
+		}
 		if (cc == CURLE_WRITE_ERROR && q->bodies_full) {
 			o->r = -EFBIG;
 			snprintf(err->message, sizeof(err->message),
@@ -2536,16 +2545,24 @@ fill_resource_ids(struct req *q)
 	return 0;
 }
 
+/* What malloc really spends on N bytes: a header, 16-byte steps, 32 at least. */
+static size_t
+alloc_bytes(size_t n)
+{
+	n = (n + 8 + 15) & ~(size_t)15;
+	return n < 32 ? 32 : n;
+}
+
 static size_t
 str_bytes(const char *s)
 {
-	return s != NULL ? strlen(s) + 1 : 0;
+	return s != NULL ? alloc_bytes(strlen(s) + 1) : 0;
 }
 
 static size_t
 strv_bytes(char *const *v, size_t n)
 {
-	size_t b = n * sizeof(*v), i;
+	size_t b = n > 0 ? alloc_bytes(n * sizeof(*v)) : 0, i;
 
 	for (i = 0; i < n; i++)
 		b += str_bytes(v[i]);
@@ -2589,14 +2606,27 @@ page_bytes(const struct api_reply *p)
 }
 
 /*
- * Note that the listing fetched URL; -ELOOP when it had fetched it before:
- * a next link that leads back would otherwise go round until the page cap.
+ * Note that the listing fetched URL; -ELOOP when it had fetched that page
+ * before: a next link that leads back would otherwise go round until the
+ * page cap.  A page is its path and its "page" parameter (1 when absent),
+ * whatever else the query holds or in what order.
  */
 static int
 seen_add(struct req *q, const char *url)
 {
-	uint64_t h = hash_fnv1a64(url, strlen(url));
+	const char *query = strchr(url, '?'), *p;
+	unsigned long page = 1;
+	uint64_t h;
 	size_t i;
+
+	for (p = query; p != NULL; p = strchr(p + 1, '&')) {
+		if (strncmp(p + 1, "page=", 5) == 0) {
+			page = strtoul(p + 6, NULL, 10);
+			break;
+		}
+	}
+	h = hash_fnv1a64(url, query != NULL ? (size_t)(query - url) : strlen(url)) ^
+	    (uint64_t)page * 0x9e3779b97f4a7c15ULL;
 
 	for (i = 0; i < q->n_seen; i++) {
 		if (q->seen[i] == h) {

@@ -45,7 +45,7 @@ struct api_client;
 #define API_JSON_DEPTH_MAX	32			/* nesting of arrays and objects */
 #define API_JSON_VALUES_MAX	150000			/* JSON values in one answer */
 #define API_LIST_MAX		100000			/* items in one listing, over all pages */
-#define API_LIST_BYTES_MAX	(8u * 1024 * 1024)	/* bytes kept of one listing, over all pages */
+#define API_LIST_BYTES_MAX	(16u * 1024 * 1024)	/* bytes kept of one listing, over all pages */
 #define API_PAGES_MAX		1000			/* pages in one listing */
 #define API_ITEM_TAGS_MAX	1000			/* tags of one droplet or snapshot */
 #define API_ITEM_IDS_MAX	100			/* volume ids of a droplet, droplet ids of a volume */
