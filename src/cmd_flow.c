@@ -327,21 +327,25 @@ notify_body(const struct flow_report *rep, const char *url, bool global, bool *r
 	buf[0] = '\0';
 	for (i = 0; i < rep->n; i++) {
 		const struct flow_result *r = &rep->results[i];
+		char name[192], why[256], sid[96];
 		int n;
 
 		if (!job_wants(r->job, url, global))
 			continue;
 		if (r->r < 0)
 			*ret_failed = true;
+		/* One line per droplet, whatever the API named it (log_safe). */
+		log_safe(r->droplet_name, name, sizeof(name));
+		log_safe(r->r < 0 && r->error != NULL ? r->error : "", why, sizeof(why));
 		if (r->droplet_id != 0)
 			n = snprintf(buf + len, cap - len, "droplet %" PRId64 " %s: %s, snapshot %s%s%s%s, "
-			    "%.1f s%s%s\n", r->droplet_id, r->droplet_name, result_text(r),
+			    "%.1f s%s%s\n", r->droplet_id, name, result_text(r),
 			    r->snapshot_name[0] ? r->snapshot_name : "-", r->snapshot_id[0] ? " (id " : "",
-			    r->snapshot_id, r->snapshot_id[0] ? ")" : "", r->seconds,
-			    r->r < 0 ? ": " : "", r->r < 0 && r->error != NULL ? r->error : "");
+			    log_safe(r->snapshot_id, sid, sizeof(sid)), r->snapshot_id[0] ? ")" : "",
+			    r->seconds, r->r < 0 ? ": " : "", why);
 		else
 			n = snprintf(buf + len, cap - len, "%s: FAILED: %s\n", r->target,
-			    r->error != NULL ? r->error : "");
+			    log_safe(r->error, why, sizeof(why)));
 		if (n > 0 && (size_t)n < cap - len)
 			len += (size_t)n;
 	}
