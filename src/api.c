@@ -45,6 +45,7 @@
 #define RETRY_AFTER_MAX_S	3600
 #define ADOPT_PAGES_MAX		10
 #define API_TRIM_BODY		(128 * 1024)	/* bodies after which the heap is trimmed */
+#define HEAP_CHECK_BODY		(16 * 1024)	/* bodies before whose decoding the heap is measured */
 
 /* --- libcurl, loaded at run time ----------------------------------------- */
 
@@ -2645,6 +2646,37 @@ seen_add(struct req *q, const char *url)
 	return 0;
 }
 
+/*
+ * The last line of the memory bound.  Each answer is capped, but many
+ * requests' results may be alive at once (every flow holds its droplet's
+ * snapshots), so before a sizeable answer is decoded, the heap in use is
+ * measured: past API_HEAP_MAX, dosnap decodes nothing more and says why
+ * (-ENOMEM, exit 71) rather than grow with what a server sends.  One
+ * decode adds at most the caps' worth on top.  glibc only; under the
+ * sanitizers, whose allocator glibc does not see, this never fires.
+ */
+static int
+heap_check(size_t body_len)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+	struct mallinfo2 mi;
+
+	if (body_len < HEAP_CHECK_BODY)
+		return 0;
+	mi = mallinfo2();
+	if (mi.uordblks + mi.hblkhd > API_HEAP_MAX) {
+		snprintf(decode_why, sizeof(decode_why),
+		    "dosnap already holds %zu MiB of memory, over its bound of %u MiB; "
+		    "not decoding a %zu-byte answer", (mi.uordblks + mi.hblkhd) >> 20,
+		    API_HEAP_MAX >> 20, body_len);
+		return -ENOMEM;
+	}
+#else
+	(void)body_len;
+#endif
+	return 0;
+}
+
 /* A 2xx answer: decode it, and finish, or go on to the next page.  <0: the answer was bad. */
 static int
 main_success(struct req *q, int64_t now)
@@ -2659,6 +2691,9 @@ main_success(struct req *q, int64_t now)
 		req_complete(q, 0, NULL);
 		return 0;
 	}
+	r = heap_check(q->body.len);
+	if (r < 0)
+		return r;
 	if (q->kind != REQ_LIST) {
 		r = api_decode(q->body_kind, q->body.data, q->body.len, &q->reply, NULL);
 		if (r < 0)
@@ -2757,8 +2792,11 @@ main_done(struct req *q, CURLcode cc, long status, bool sent, int64_t now)
 			snprintf(err.message, sizeof(err.message), "%s",
 			    decode_why[0] != '\0' ? decode_why : "the answer is over a cap");
 		} else if (r == -ENOMEM) {
-			snprintf(err.message, sizeof(err.message),
-			    "out of memory decoding the answer (%zu bytes)", q->body.len);
+			if (decode_why[0] != '\0')
+				snprintf(err.message, sizeof(err.message), "%s", decode_why);
+			else
+				snprintf(err.message, sizeof(err.message),
+				    "out of memory decoding the answer (%zu bytes)", q->body.len);
 		}
 	} else {
 		classify(q, cc, status, sent, &err, &o);

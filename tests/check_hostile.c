@@ -381,6 +381,53 @@ START_TEST(test_gzip_bomb)
 }
 END_TEST
 
+/*
+ * The most expensive answer every cap lets through: just under 8 MiB of
+ * body and 150,000 values, all of them strings dosnap ignores (cJSON
+ * still builds them).
+ */
+static void
+fn_worst_answer(struct hs *h, const char *method, const char *path, unsigned page,
+    struct hs_answer *a)
+{
+	size_t values = API_JSON_VALUES_MAX - 16, slen = 8u * 1024 * 1024 / values - 4, i, len = 0;
+	size_t cap = 64 + values * (slen + 3);
+	char *b = malloc(cap);
+
+	(void)h;
+	(void)method;
+	(void)page;
+	if (answer_other(path, a)) {
+		free(b);
+		return;
+	}
+	ck_assert_ptr_nonnull(b);
+	len += (size_t)snprintf(b, cap, "{\"droplets\":[{\"id\":1,\"name\":\"x\",\"junk\":[");
+	for (i = 0; i < values; i++) {
+		b[len++] = i > 0 ? ',' : ' ';
+		b[len++] = '"';
+		memset(b + len, 'j', slen);
+		len += slen;
+		b[len++] = '"';
+	}
+	len += (size_t)snprintf(b + len, cap - len, "]}]}");
+	ck_assert_uint_lt(len, API_BODY_MAX_DEFAULT);
+	a->body = b;
+	a->len = len;
+}
+
+START_TEST(test_worst_answer)
+{
+	struct hs *h = hs_start(fn_worst_answer, NULL);
+	struct measured m;
+
+	list_against(h, "the most expensive answer under every cap", &m);
+	ck_assert_msg(m.status == 0, "exit %d: %s", m.status, m.err);
+	measured_release(&m);
+	hs_stop(h);
+}
+END_TEST
+
 /* Pages of 100 droplets with TAGS numeric tags each, a next link on every one. */
 static void
 droplet_page(unsigned page, unsigned tags, unsigned next_page, struct hs_answer *a)
@@ -399,9 +446,12 @@ droplet_page(unsigned page, unsigned tags, unsigned next_page, struct hs_answer 
 			    1000000 + t);
 		len += (size_t)snprintf(b + len, cap - len, "]}");
 	}
-	len += (size_t)snprintf(b + len, cap - len, "],\"links\":{\"pages\":{\"next\":"
-	    "\"https://api.digitalocean.com/v2/droplets?page=%u&per_page=200\"}},"
-	    "\"meta\":{\"total\":1000000}}", next_page);
+	if (next_page > 0)
+		len += (size_t)snprintf(b + len, cap - len, "],\"links\":{\"pages\":{\"next\":"
+		    "\"https://api.digitalocean.com/v2/droplets?page=%u&per_page=200\"}},"
+		    "\"meta\":{\"total\":1000000}}", next_page);
+	else
+		len += (size_t)snprintf(b + len, cap - len, "],\"links\":{},\"meta\":{\"total\":100}}");
 	ck_assert_uint_lt(len, cap);
 	a->body = b;
 	a->len = len;
@@ -496,7 +546,7 @@ fn_big_legal(struct hs *h, const char *method, const char *path, unsigned page,
 	(void)method;
 	(void)page;
 	if (!answer_other(path, a))
-		droplet_page(1, 1400, 0, a);	/* 140,000 values, about 1.4 MiB */
+		droplet_page(1, API_ITEM_TAGS_MAX, 0, a);	/* 100,000 values, about 1 MiB */
 }
 
 START_TEST(test_out_of_memory)
@@ -512,6 +562,10 @@ START_TEST(test_out_of_memory)
 		hs_stop(h);
 		return;
 	}
+	/* Without a limit it works: 100,000 values, every item at the tag cap. */
+	list_against(h, "a page of 100,000 JSON values", &m);
+	ck_assert_int_eq(m.status, 0);
+	measured_release(&m);
 	/* Raise the limit until the run gets past start-up and runs out on the answer. */
 	for (lim = 8u << 20; lim <= (64u << 20) && !found; lim += 1u << 20) {
 		run_measured(argv, env, false, lim, &m);
@@ -532,6 +586,57 @@ START_TEST(test_out_of_memory)
 	ck_assert_ptr_null(strstr(m.err, "HTTP 200\n"));
 	measured_release(&m);
 	hs_stop(h);
+}
+END_TEST
+
+/* One page of 100 droplets with 900 tags each, no next page: about 5 MiB once decoded. */
+static void
+fn_heavy_page(struct hs *h, const char *method, const char *path, unsigned page,
+    struct hs_answer *a)
+{
+	(void)h;
+	(void)method;
+	if (!answer_other(path, a))
+		droplet_page(page, 900, 0, a);
+}
+
+/*
+ * Each answer is capped, but results held at once add up (every flow holds
+ * its droplet's snapshots): past API_HEAP_MAX of heap in use, nothing more
+ * is decoded, and the failure says why.
+ */
+START_TEST(test_heap_bound)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	/* The sanitizer's allocator is not glibc's: the bound cannot see it. */
+	return;
+#else
+	struct hs *h = hs_start(fn_heavy_page, NULL);
+	struct api_config cfg = { .token = HS_TOKEN, .base_url = h->url, .rate_reserve = -1 };
+	struct api_droplet_list *held[32] = { NULL };
+	struct api_client *c = NULL;
+	struct api_error err;
+	char want[64];
+	int i, r = 0;
+
+	ck_assert_int_eq(api_client_new(&cfg, &c), 0);
+	for (i = 0; i < 32; i++) {
+		r = api_list_droplets(c, NULL, NULL, &held[i], &err);
+		if (r < 0)
+			break;
+	}
+	printf("hostile: heap bound: %d listings of 100 droplets with 900 tags held, then %s\n",
+	    i, r < 0 ? err.message : "no failure");
+	ck_assert_int_eq(r, -ENOMEM);
+	ck_assert_int_ge(i, 2);
+	snprintf(want, sizeof(want), "over its bound of %u MiB", API_HEAP_MAX >> 20);
+	ck_assert_msg(strstr(err.message, want) != NULL, "%s", err.message);
+	ck_assert_str_eq(err.path, "/v2/droplets");
+	for (i = 0; i < 32; i++)
+		api_droplet_list_free(held[i]);
+	api_client_free(c);
+	hs_stop(h);
+#endif
 }
 END_TEST
 
@@ -1025,11 +1130,13 @@ hostile_suite(void)
 	tcase_set_timeout(server, 120);
 	tcase_add_test(server, test_gzip_tiny_values);
 	tcase_add_test(server, test_gzip_bomb);
+	tcase_add_test(server, test_worst_answer);
 	tcase_add_test(server, test_listing_bytes);
 	tcase_add_test(server, test_item_tags);
 	tcase_add_test(server, test_pages_loop);
 	tcase_add_test(server, test_out_of_memory);
 	tcase_add_test(server, test_ratelimit_reset_clamped);
+	tcase_add_test(server, test_heap_bound);
 	tcase_add_test(server, test_token_fragments_api);
 	tcase_add_test(server, test_hostile_names_every_output);
 	suite_add_tcase(s, server);

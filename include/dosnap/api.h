@@ -49,6 +49,7 @@ struct api_client;
 #define API_PAGES_MAX		1000			/* pages in one listing */
 #define API_ITEM_TAGS_MAX	1000			/* tags of one droplet or snapshot */
 #define API_ITEM_IDS_MAX	100			/* volume ids of a droplet, droplet ids of a volume */
+#define API_HEAP_MAX		(20u * 1024 * 1024)	/* heap in use past which no answer is decoded */
 #define API_PER_PAGE		200
 
 #define API_DEFAULT_URL		"https://api.digitalocean.com"
