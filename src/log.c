@@ -209,7 +209,12 @@ escape_one(const char *s, size_t n, char esc[16], const char **ret_piece, size_t
 	}
 	if (cp == '\n' || cp == '\r' || cp == '\t') {
 		esc[0] = '\\';
-		esc[1] = cp == '\n' ? 'n' : cp == '\r' ? 'r' : 't';
+		if (cp == '\n')
+			esc[1] = 'n';
+		else if (cp == '\r')
+			esc[1] = 'r';
+		else
+			esc[1] = 't';
 		*ret_plen = 2;
 	} else if (cp < 0x20 || cp == 0x7f) {
 		snprintf(esc, 16, "\\x%02x", cp);
@@ -511,14 +516,17 @@ log_errno(int r, const char *fmt, ...)
 	va_copy(ap2, ap);
 	n = vsnprintf(small, sizeof(small), fmt, ap);
 	if (n >= 0 && (size_t)n >= sizeof(small)) {
-		size_t want = (size_t)n + 1 < LOG_FORMAT_MAX ? (size_t)n + 1 : LOG_FORMAT_MAX;
+		bool cut = (size_t)n + 1 > LOG_FORMAT_MAX;
+		size_t want = cut ? LOG_FORMAT_MAX : (size_t)n + 1;
 
 		msg = malloc(want);
-		if (msg != NULL)
+		if (msg != NULL) {
 			vsnprintf(msg, want, fmt, ap2);
-		else
+		} else {
 			msg = small;
-		if ((size_t)n + 1 > want || msg == small) {
+			cut = true;
+		}
+		if (cut) {
 			size_t len = strlen(msg);
 
 			msg[drop_secret_tail(msg, len)] = '\0';

@@ -39,7 +39,10 @@ put_value(char *buf, size_t size, size_t *pos, const char *s, size_t max)
 	size_t n = 0;
 
 	while (*p != '\0' && n < max) {
-		char ch = name_char(*p) ? (char)*p : '_';
+		char ch = '_';
+
+		if (name_char(*p))
+			ch = (char)*p;
 
 		if (*pos + 1 >= size)
 			return -ENAMETOOLONG;
