@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <cjson/cJSON.h>
 #include <zlib.h>
 
 #include "dosnap/api.h"
@@ -987,7 +988,19 @@ START_TEST(test_hostile_names_every_output)
 				ck_assert_msg(strstr(r.err, "web\\x1b[2J\\x07\\r\\ndosnap: error: forged") != NULL,
 				    "%s: stderr:\n%s", runs[i].what, r.err);
 			if (i == 2) {
-				/* Each line is one JSON object, whose message keeps the escapes. */
+				const char *line = r.err;
+
+				/* Each line is one valid JSON object, whose message keeps the escapes. */
+				while (*line != '\0') {
+					const char *nl = strchr(line, '\n');
+					size_t n = nl != NULL ? (size_t)(nl - line) : strlen(line);
+					cJSON *o = cJSON_ParseWithLength(line, n);
+
+					ck_assert_msg(o != NULL && cJSON_IsString(cJSON_GetObjectItem(o,
+					    "message")), "not a JSON log line: '%.*s'", (int)n, line);
+					cJSON_Delete(o);
+					line += n + (nl != NULL);
+				}
 				ck_assert_msg(strstr(r.err, "web\\\\x1b[2J") != NULL, "JSON:\n%s", r.err);
 			}
 			if (i == 3)
