@@ -194,7 +194,7 @@ void	mock_set_rate_limits(struct mock *m, unsigned per_hour, unsigned per_minute
 /* One entry of the request log.  The Authorization header is never kept. */
 struct mock_request {
 	char method[8];
-	char path[256];			/* without the query; cut at 255 bytes */
+	char path[256];			/* without the query or a trailing slash; cut at 255 bytes */
 	char query[256];		/* decoded "k=v&k=v", without '?'; cut at 255 bytes */
 	int status;			/* HTTP status sent; 0 for reset/stall/truncated without one */
 	char fault[16];			/* fault kind name when a fault fired, else "" */
