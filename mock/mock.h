@@ -133,8 +133,9 @@ struct mock_config {
 	bool quiet;			/* reserved: the library never logs anyway */
 	/*
 	 * Test of the conformance test: when set, responses drift from the
-	 * OpenAPI description (droplet "status" becomes "sleeping" and the
-	 * ratelimit-remaining header is not a number), which a validator must catch.
+	 * OpenAPI description (droplet "status" becomes "sleeping", the
+	 * ratelimit-remaining header is not a number, and Content-Type lacks the
+	 * charset the service sends), which a validator must catch.
 	 */
 	bool debug_drift;
 };

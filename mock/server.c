@@ -1502,7 +1502,8 @@ send_reply(struct mock *m, struct MHD_Connection *c, struct reply *rp, struct bu
 	if (resp == NULL)
 		return MHD_NO;
 	if (rp->status != 204)
-		MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+		MHD_add_response_header(resp, "Content-Type",
+		    m->cfg.debug_drift ? "application/json" : "application/json; charset=utf-8");
 	if (rp->v2) {
 		unsigned limit, remaining;
 		long long reset;
