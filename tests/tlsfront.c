@@ -294,24 +294,6 @@ free_port(int *ret_fd)
 	return ntohs(sin.sin_port);
 }
 
-static bool
-accepts(uint16_t port)
-{
-	struct sockaddr_in sin;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-	close(fd);
-	return ok;
-}
-
 static char *
 slurp(const char *path, size_t max)
 {
@@ -328,6 +310,22 @@ slurp(const char *path, size_t max)
 	return buf;
 }
 
+/*
+ * Whether the front says it listens on its port: its own word, not a
+ * connection that might reach whoever else took the port first.
+ */
+static bool
+listening(const struct tf_front *f)
+{
+	char *log = slurp(f->error_log, 64 * 1024), want[64];
+	bool yes;
+
+	snprintf(want, sizeof(want), "Listening on 127.0.0.1:%u,", f->port);
+	yes = strstr(log, want) != NULL;
+	free(log);
+	return yes;
+}
+
 static pid_t
 spawn_front(const struct tf_front *f, const struct tf_pki *pki, const char *cert,
     uint16_t backend_port)
@@ -335,7 +333,7 @@ spawn_front(const struct tf_front *f, const struct tf_pki *pki, const char *cert
 	char fe[64], be[64], al[TF_PATH_MAX + 32], el[TF_PATH_MAX + 32];
 	const char *argv[] = { nghttpx_bin, "--conf=/dev/null", "--single-process", "--workers=1",
 		fe, be, al, el, "--accesslog-format=$remote_port $alpn $method $path $status",
-		"--log-level=WARN", "--no-ocsp", "--no-via", pki->key, cert, NULL };
+		"--log-level=NOTICE", "--no-ocsp", "--no-via", pki->key, cert, NULL };
 	pid_t pid;
 
 	snprintf(fe, sizeof(fe), "--frontend=127.0.0.1,%u", f->port);
@@ -393,6 +391,8 @@ tf_front_start(struct tf_front *f, const struct tf_pki *pki, const char *cert,
 	f->access_log = path_in(f->dir, "access.log");
 	f->error_log = path_in(f->dir, "error.log");
 	for (try = 0; try < TF_START_TRIES; try++) {
+		/* Each try's log of its own, so that an old "Listening on" cannot mislead. */
+		(void)remove(f->error_log);
 		f->port = free_port(NULL);
 		f->pid = spawn_front(f, pki, cert, backend_port);
 		for (i = 0; i < TF_START_WAIT_MS / 20; i++) {
@@ -400,7 +400,7 @@ tf_front_start(struct tf_front *f, const struct tf_pki *pki, const char *cert,
 				f->pid = 0;
 				break;
 			}
-			if (accepts(f->port)) {
+			if (listening(f)) {
 				snprintf(f->url, sizeof(f->url), "https://127.0.0.1:%u", f->port);
 				return;
 			}
