@@ -304,7 +304,7 @@ slurp(const char *path, size_t max)
 	ck_assert_ptr_nonnull(buf);
 	if (f != NULL) {
 		n = fread(buf, 1, max, f);
-		fclose(f);
+		(void)fclose(f);	/* read only: nothing to lose */
 	}
 	buf[n] = '\0';
 	return buf;
@@ -433,19 +433,21 @@ tf_front_stop(struct tf_front *f)
 void
 tf_front_stats(const struct tf_front *f, struct tf_stats *ret)
 {
-	static unsigned ports[TF_MAX_CONNS];
+	static unsigned long ports[TF_MAX_CONNS];
 	char *log = slurp(f->access_log, TF_LOG_MAX), *line, *save = NULL;
 	size_t n_ports = 0, i;
 
 	memset(ret, 0, sizeof(*ret));
 	for (line = strtok_r(log, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
-		unsigned port;
-		char alpn[32];
+		char *end, *alpn;
+		unsigned long port = strtoul(line, &end, 10);
 
-		if (sscanf(line, "%u %31s", &port, alpn) != 2)
+		/* "$remote_port $alpn $method $path $status" */
+		if (end == line || *end != ' ' || port == 0 || port > 65535)
 			continue;
+		alpn = end + 1;
 		ret->requests++;
-		if (strcmp(alpn, "h2") == 0)
+		if (strncmp(alpn, "h2 ", 3) == 0)
 			ret->h2++;
 		for (i = 0; i < n_ports && ports[i] != port; i++)
 			;
