@@ -9,7 +9,8 @@
 # kind of mock.  Prints key=value lines (tls_*) on stdout and, with OUT, writes
 # a Markdown section there for the report.  B is the build directory
 # (default build/bench); BENCH_SMOKE=1 runs 10 droplets once.  Without
-# nghttpx or openssl it says so, prints tls_skipped=..., and exits 0.
+# nghttpx or openssl it says so, prints tls_skipped=..., and exits 0; under
+# CI=true it fails instead.
 set -eu
 
 B=${B:-build/bench}
@@ -25,6 +26,8 @@ say() { printf 'bench: tls: %s\n' "$*" >&2; }
 PATH=$PATH:/usr/sbin:/usr/local/sbin
 for t in nghttpx openssl python3; do
 	if ! command -v $t >/dev/null 2>&1; then
+		# CI installs them: there, a missing row is a failure, not a note.
+		[ "${CI:-}" = true ] && { say "$t is not installed, and CI=true (ci/install-deps --tools)"; exit 1; }
 		say "SKIPPED: $t is not installed (ci/install-deps --tools); no TLS row"
 		echo "tls_skipped=$t is not installed"
 		[ -n "$out" ] && printf '\n## The flow over TLS and HTTP/2\n\nNot measured: %s is not installed (`ci/install-deps --tools`).\n' "$t" >"$out"
