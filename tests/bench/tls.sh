@@ -15,7 +15,6 @@ set -eu
 
 B=${B:-build/bench}
 out=${1:-}
-here=$(dirname "$0")
 dosnap=$B/dosnap
 mock=$B/dosnap-mock
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then n=10 reps=1; else n=100 reps=3; fi
@@ -30,6 +29,7 @@ for t in nghttpx openssl python3; do
 		[ "${CI:-}" = true ] && { say "$t is not installed, and CI=true (ci/install-deps --tools)"; exit 1; }
 		say "SKIPPED: $t is not installed (ci/install-deps --tools); no TLS row"
 		echo "tls_skipped=$t is not installed"
+		# shellcheck disable=SC2016
 		[ -n "$out" ] && printf '\n## The flow over TLS and HTTP/2\n\nNot measured: %s is not installed (`ci/install-deps --tools`).\n' "$t" >"$out"
 		exit 0
 	fi
@@ -40,13 +40,13 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dosnap-bench-tls.XXXXXX")
 chmod 700 "$work"
-mock_pid= front_pid=
+mock_pid='' front_pid=''
 stop() {
 	for p in $front_pid $mock_pid; do
 		kill "$p" 2>/dev/null || :
 		wait "$p" 2>/dev/null || :
 	done
-	mock_pid= front_pid=
+	mock_pid='' front_pid=''
 }
 trap 'stop; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
@@ -67,6 +67,7 @@ free_port() {
 
 start_mock() {
 	rm -f "$work/port"
+	# shellcheck disable=SC2086 # $actions is several options
 	"$mock" --listen 127.0.0.1:0 --port-file "$work/port" --token "$token" --droplets "$n" \
 		--time-scale $scale $actions --rate-limit-minute off --rate-limit-hour off \
 		>"$work/mock.log" 2>&1 &
@@ -85,6 +86,7 @@ start_front() {
 	tries=0
 	while :; do
 		fport=$(free_port)
+		# shellcheck disable=SC2016 # the access log's variables, for nghttpx
 		nghttpx --conf=/dev/null --single-process --workers=1 \
 			--frontend="127.0.0.1,$fport" --backend="127.0.0.1,$mock_port" \
 			--accesslog-file="$work/access.log" --accesslog-format='$remote_port $alpn' \
