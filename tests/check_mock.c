@@ -376,6 +376,85 @@ START_TEST(test_droplet_name_filter)
 }
 END_TEST
 
+static size_t
+keep(char *data, size_t size, size_t n, void *cls)
+{
+	char *buf = cls;
+	size_t have = strlen(buf), len = size * n;
+
+	if (have + len >= 16384)
+		return 0;
+	memcpy(buf + have, data, len);
+	buf[have + len] = '\0';
+	return len;
+}
+
+/* GET /v2/droplets?per_page=1 with HOST and PROTO headers (NULL: curl's own, none); the next link. */
+static char *
+next_link_for(struct mock *m, const char *host, const char *proto)
+{
+	static char body[16384];
+	struct curl_slist *h = NULL;
+	char url[128], line[300], *next;
+	const cJSON *n;
+	cJSON *js;
+	CURL *e = curl_easy_init();
+
+	ck_assert_ptr_nonnull(e);
+	body[0] = '\0';
+	snprintf(line, sizeof(line), "Authorization: Bearer %s", mock_token(m));
+	h = curl_slist_append(h, line);
+	if (host != NULL) {
+		snprintf(line, sizeof(line), "Host: %s", host);
+		h = curl_slist_append(h, line);
+	}
+	if (proto != NULL) {
+		snprintf(line, sizeof(line), "X-Forwarded-Proto: %s", proto);
+		h = curl_slist_append(h, line);
+	}
+	snprintf(url, sizeof(url), "%s/v2/droplets?per_page=1", mock_url(m));
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+	ck_assert_int_eq(curl_easy_perform(e), CURLE_OK);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(h);
+	js = cJSON_Parse(body);
+	ck_assert_ptr_nonnull(js);
+	n = at(at(at(js, "links"), "pages"), "next");
+	next = strdup(n->valuestring);
+	cJSON_Delete(js);
+	return next;
+}
+
+/*
+ * Links name the host the client asked for, as the service's do, so that
+ * behind a TLS front they point at the front; an odd Host is not echoed.
+ */
+START_TEST(test_links_follow_host)
+{
+	struct mock *m = mu_start(NULL);
+	char want[160], *next;
+
+	next = next_link_for(m, NULL, NULL);
+	snprintf(want, sizeof(want), "%s/v2/droplets?page=2&per_page=1", mock_url(m));
+	ck_assert_str_eq(next, want);
+	free(next);
+	next = next_link_for(m, "127.0.0.1:8443", "https");
+	ck_assert_str_eq(next, "https://127.0.0.1:8443/v2/droplets?page=2&per_page=1");
+	free(next);
+	next = next_link_for(m, "[::1]:8443", "http");
+	ck_assert_str_eq(next, "http://[::1]:8443/v2/droplets?page=2&per_page=1");
+	free(next);
+	next = next_link_for(m, "evil.example/x?", "https");
+	ck_assert_str_eq(next, want);
+	free(next);
+	mock_stop(m);
+}
+END_TEST
+
 /* tag_name "can not be combined with name or type": refused, not ANDed. */
 START_TEST(test_droplet_filter_combinations)
 {
@@ -1272,6 +1351,7 @@ mock_suite(void)
 	tcase_add_test(tc, test_droplet_name_filter);
 	tcase_add_test(tc, test_droplet_filter_combinations);
 	tcase_add_test(tc, test_trailing_slash);
+	tcase_add_test(tc, test_links_follow_host);
 	tcase_add_test(tc, test_pagination);
 	tcase_add_test(tc, test_transitions);
 	tcase_add_test(tc, test_pending_event);
