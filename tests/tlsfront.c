@@ -321,7 +321,8 @@ listening(const struct tf_front *f)
 	bool yes;
 
 	snprintf(want, sizeof(want), "Listening on 127.0.0.1:%u,", f->port);
-	yes = strstr(log, want) != NULL;
+	/* It says so before it loads the key and certificate, which may still fail. */
+	yes = strstr(log, want) != NULL && strstr(log, "FATAL") == NULL;
 	free(log);
 	return yes;
 }
