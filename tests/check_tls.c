@@ -161,6 +161,32 @@ START_TEST(test_list_h2)
 }
 END_TEST
 
+/* The same over IPv6 loopback: the URL's brackets, and a certificate for IP ::1. */
+START_TEST(test_list_h2_ipv6)
+{
+	struct mock_config cfg;
+	struct tu_result res;
+	struct t t;
+
+	TF_REQUIRE();
+	if (!tf_have_ipv6()) {
+		tf_skip_note(__func__, "no IPv6 loopback (::1) on this machine");
+		return;
+	}
+	mu_config(&cfg, "basic.json");
+	t_start(&t, &cfg, "cert");
+	tf_front_stop(&t.front);
+	tf_front_start_on(&t.front, &t.pki, t.pki.cert, mock_port(t.m), true);
+	t.url = t.front.url;
+	ds(&t, &res, "list", NULL);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	ck_assert_ptr_nonnull(strstr(res.out, "alpha-old"));
+	tu_result_release(&res);
+	assert_h2(&t, 1);
+	t_stop(&t);
+}
+END_TEST
+
 /* libcurl itself, to see what the client sees: h2, and links that name the front. */
 static size_t
 keep_body(char *data, size_t size, size_t n, void *cls)
@@ -442,6 +468,7 @@ tls_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_list_h2);
+	tcase_add_test(tc, test_list_h2_ipv6);
 	tcase_add_test(tc, test_links_name_the_front);
 	tcase_add_test(tc, test_flow_h2_one_connection);
 	tcase_add_test(tc, test_faults_h2);

@@ -269,6 +269,33 @@ tf_pki_release(struct tf_pki *p)
 
 /* --- the front ------------------------------------------------------------------ */
 
+/* Bind port 0 on ::1, note the port and let it go; -1 when this machine has no IPv6 loopback. */
+static int
+free_port6(void)
+{
+	struct sockaddr_in6 sin6;
+	socklen_t len = sizeof(sin6);
+	int fd, port = -1;
+
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	if (bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin6, &len) == 0)
+		port = ntohs(sin6.sin6_port);
+	close(fd);
+	return port;
+}
+
+bool
+tf_have_ipv6(void)
+{
+	return free_port6() > 0;
+}
+
 /* Bind port 0 on 127.0.0.1, note the port, and let it go; or a listening socket in *RET_FD. */
 static uint16_t
 free_port(int *ret_fd)
@@ -320,7 +347,7 @@ listening(const struct tf_front *f)
 	char *log = slurp(f->error_log, 64 * 1024), want[64];
 	bool yes;
 
-	snprintf(want, sizeof(want), "Listening on 127.0.0.1:%u,", f->port);
+	snprintf(want, sizeof(want), "Listening on %s:%u,", f->v6 ? "[::1]" : "127.0.0.1", f->port);
 	/* It says so before it loads the key and certificate, which may still fail. */
 	yes = strstr(log, want) != NULL && strstr(log, "FATAL") == NULL;
 	free(log);
@@ -337,7 +364,7 @@ spawn_front(const struct tf_front *f, const struct tf_pki *pki, const char *cert
 		"--log-level=NOTICE", "--no-ocsp", "--no-via", pki->key, cert, NULL };
 	pid_t pid;
 
-	snprintf(fe, sizeof(fe), "--frontend=127.0.0.1,%u", f->port);
+	snprintf(fe, sizeof(fe), "--frontend=%s,%u", f->v6 ? "::1" : "127.0.0.1", f->port);
 	snprintf(be, sizeof(be), "--backend=127.0.0.1,%u", backend_port);
 	snprintf(al, sizeof(al), "--accesslog-file=%s", f->access_log);
 	snprintf(el, sizeof(el), "--errorlog-file=%s", f->error_log);
@@ -382,19 +409,34 @@ void
 tf_front_start(struct tf_front *f, const struct tf_pki *pki, const char *cert,
     uint16_t backend_port)
 {
+	tf_front_start_on(f, pki, cert, backend_port, false);
+}
+
+void
+tf_front_start_on(struct tf_front *f, const struct tf_pki *pki, const char *cert,
+    uint16_t backend_port, bool v6)
+{
 	static char why[4096];
 	char *errlog;
 	int try, i, status;
 
 	ck_assert_msg(tf_missing_tools() == NULL, "%s", tf_missing_tools());
 	memset(f, 0, sizeof(*f));
+	f->v6 = v6;
 	f->dir = tu_mkdtemp();
 	f->access_log = path_in(f->dir, "access.log");
 	f->error_log = path_in(f->dir, "error.log");
 	for (try = 0; try < TF_START_TRIES; try++) {
 		/* Each try's log of its own, so that an old "Listening on" cannot mislead. */
 		(void)remove(f->error_log);
-		f->port = free_port(NULL);
+		if (v6) {
+			int p6 = free_port6();
+
+			ck_assert_msg(p6 > 0, "no IPv6 loopback here (see tf_have_ipv6)");
+			f->port = (uint16_t)p6;
+		} else {
+			f->port = free_port(NULL);
+		}
 		f->pid = spawn_front(f, pki, cert, backend_port);
 		for (i = 0; i < TF_START_WAIT_MS / 20; i++) {
 			if (waitpid(f->pid, &status, WNOHANG) == f->pid) {
@@ -402,7 +444,8 @@ tf_front_start(struct tf_front *f, const struct tf_pki *pki, const char *cert,
 				break;
 			}
 			if (listening(f)) {
-				snprintf(f->url, sizeof(f->url), "https://127.0.0.1:%u", f->port);
+				snprintf(f->url, sizeof(f->url), "https://%s:%u",
+				    v6 ? "[::1]" : "127.0.0.1", f->port);
 				return;
 			}
 			sleep_ms(20);

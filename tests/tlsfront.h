@@ -66,8 +66,9 @@ void	tf_pki_release(struct tf_pki *pki);
  */
 struct tf_front {
 	pid_t pid;			/* 0 when not running */
+	bool v6;			/* on [::1] rather than 127.0.0.1 */
 	uint16_t port;
-	char url[64];			/* "https://127.0.0.1:PORT" */
+	char url[64];			/* "https://127.0.0.1:PORT" or "https://[::1]:PORT" */
 	char *dir;
 	char *access_log;
 	char *error_log;
@@ -81,6 +82,13 @@ struct tf_front {
  */
 void	tf_front_start(struct tf_front *f, const struct tf_pki *pki, const char *cert,
 	    uint16_t backend_port);
+
+/* The same on [::1] when V6 (check tf_have_ipv6 first). */
+void	tf_front_start_on(struct tf_front *f, const struct tf_pki *pki, const char *cert,
+	    uint16_t backend_port, bool v6);
+
+/* Whether this machine has an IPv6 loopback to listen on. */
+bool	tf_have_ipv6(void);
 
 /* Stop the front (SIGTERM, then SIGKILL after 5 s) and remove its files.  Not running: nothing. */
 void	tf_front_stop(struct tf_front *f);
