@@ -392,7 +392,13 @@ journal_put(const struct flow_record *rec, struct journal *j, bool durable)
 static int
 hook_intent(const struct flow_record *rec, void *userdata)
 {
-	return journal_put(rec, userdata, true);
+	int r = journal_put(rec, userdata, true);
+
+	if (r == -EINVAL)
+		log_error("droplet %" PRId64 " (%s): '%s/%" PRId64 ".intent.tmp' is not a regular "
+		    "file (a FIFO?), so its journal record cannot be written; remove it",
+		    rec->droplet_id, rec->droplet_name, journal_dir(userdata), rec->droplet_id);
+	return r;
 }
 
 static void
@@ -430,9 +436,27 @@ cmd_session_hooks(struct cmd_session *s, struct flow_config *cfg)
 	cfg->n_was_active_ids = s->n_waiting;
 }
 
+/* Why a journal record could not be read, in words. */
+static const char *
+damage_text(int damage)
+{
+	switch (damage) {
+	case -EBADMSG:
+		return "it is damaged";
+	case -EINVAL:
+		return "it is not a regular file (a FIFO or a device?)";
+	case -ELOOP:
+		return "it is a symlink";
+	case -EFBIG:
+		return "it is too big";
+	default:
+		return strerror(-damage);
+	}
+}
+
 /* Log what recovery found and did; returns the exit code it deserves. */
 static int
-report_recovery(const struct recover_result *res, size_t n)
+report_recovery(const struct recover_result *res, size_t n, const char *state_dir)
 {
 	int code = EXIT_OK;
 	size_t i;
@@ -442,10 +466,16 @@ report_recovery(const struct recover_result *res, size_t n)
 		enum log_level lvl = r->outcome == RECOVER_FAILED ? LOG_LEVEL_ERR :
 		    r->outcome == RECOVER_WAITING ? LOG_LEVEL_WARNING : LOG_LEVEL_NOTICE;
 
-		log_msg(lvl, "recovery: droplet %" PRId64 " (%s), left by an interrupted run "
-		    "(slot snapshot '%s'): %s", r->rec.droplet_id,
-		    r->rec.name[0] ? r->rec.name : "?", r->rec.snapshot[0] ? r->rec.snapshot : "?",
-		    r->message);
+		if (r->rec.damaged)
+			log_msg(lvl, "recovery: droplet %" PRId64 ", whose journal record "
+			    "'%s/journal/%" PRId64 ".intent' cannot be read (%s; it is treated as "
+			    "the record of a droplet that was active): %s", r->rec.droplet_id,
+			    state_dir, r->rec.droplet_id, damage_text(r->rec.damage), r->message);
+		else
+			log_msg(lvl, "recovery: droplet %" PRId64 " (%s), left by an interrupted run "
+			    "(slot snapshot '%s'): %s", r->rec.droplet_id,
+			    r->rec.name[0] ? r->rec.name : "?",
+			    r->rec.snapshot[0] ? r->rec.snapshot : "?", r->message);
 		if (r->outcome == RECOVER_FAILED)
 			code = r->transient || code == EXIT_TEMPFAIL ? EXIT_TEMPFAIL : EXIT_UNAVAIL;
 	}
@@ -467,7 +497,13 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 	if (!dry_run) {
 		r = journal_open(state_dir, &s->journal, &may_recover);
 		if (r < 0) {
-			log_errno(r, "cannot open the intent journal in '%s/journal'", state_dir);
+			if (r == -EINVAL)
+				log_error("cannot open the intent journal in '%s/journal': its lock "
+				    "file '.lock' is not a regular file; remove it (dosnap makes a "
+				    "new one)", state_dir);
+			else
+				log_errno(r, "cannot open the intent journal in '%s/journal'",
+				    state_dir);
 			return EXIT_CANTCREAT;
 		}
 		r = journal_list(s->journal, &recs, &n);
@@ -507,7 +543,7 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 		} else {
 			size_t i;
 
-			s->recover_code = report_recovery(res, n);
+			s->recover_code = report_recovery(res, n, state_dir);
 			s->waiting = calloc(n, sizeof(*s->waiting));
 			for (i = 0; s->waiting != NULL && i < n; i++)
 				if (res[i].outcome == RECOVER_WAITING && res[i].rec.was_active)
