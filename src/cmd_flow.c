@@ -509,7 +509,7 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 		r = journal_list(s->journal, &recs, &n);
 		if (r < 0) {
 			log_errno(r, "cannot read the intent journal in '%s/journal'", state_dir);
-			return EXIT_CANTCREAT;
+			return r == -ENOMEM ? EXIT_OSERR : EXIT_CANTCREAT;
 		}
 	}
 	if (n > 0 && !may_recover) {
@@ -537,7 +537,12 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 		log_notice("recovering %zu droplet%s an interrupted run left behind", n,
 		    n == 1 ? "" : "s");
 		r = recover_run(s->client, s->journal, &rc, recs, n, &res);
-		if (r < 0) {
+		if (r == -ENOMEM) {
+			log_error("out of memory: cannot recover the journal's records; stopping "
+			    "(they stay for the next run)");
+			free(recs);
+			return EXIT_OSERR;
+		} else if (r < 0) {
 			log_errno(r, "cannot recover the journal's records");
 			s->recover_code = EXIT_TEMPFAIL;
 		} else {
@@ -545,7 +550,19 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 
 			s->recover_code = report_recovery(res, n, state_dir);
 			s->waiting = calloc(n, sizeof(*s->waiting));
-			for (i = 0; s->waiting != NULL && i < n; i++)
+			if (s->waiting == NULL) {
+				/*
+				 * Without the list, the flows would take those
+				 * droplets for off before and leave them off.
+				 */
+				log_error("out of memory: cannot keep the list of the droplets "
+				    "recovery left off; stopping (their journal records stay for "
+				    "the next run)");
+				free(res);
+				free(recs);
+				return EXIT_OSERR;
+			}
+			for (i = 0; i < n; i++)
 				if (res[i].outcome == RECOVER_WAITING && res[i].rec.was_active)
 					s->waiting[s->n_waiting++] = res[i].rec.droplet_id;
 		}
