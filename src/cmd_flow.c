@@ -454,6 +454,17 @@ damage_text(int damage)
 	}
 }
 
+/* Say that recovery waits, and for how long: the wait may take hours. */
+static void
+recovery_waiting(const struct recover_result *r, long limit_s, void *userdata)
+{
+	(void)userdata;
+	log_warn("recovery: droplet %" PRId64 " (%s): action %" PRId64 " (its snapshot) is still "
+	    "in progress, and it cannot be powered on before that ends; waiting for it, up to "
+	    "%ld min", r->rec.droplet_id, r->rec.name[0] ? r->rec.name : "?", r->action_id,
+	    limit_s / 60);
+}
+
 /* Log what recovery found and did; returns the exit code it deserves. */
 static int
 report_recovery(const struct recover_result *res, size_t n, const char *state_dir)
@@ -478,6 +489,17 @@ report_recovery(const struct recover_result *res, size_t n, const char *state_di
 			    r->rec.snapshot[0] ? r->rec.snapshot : "?", r->message);
 		if (r->outcome == RECOVER_FAILED)
 			code = r->transient || code == EXIT_TEMPFAIL ? EXIT_TEMPFAIL : EXIT_UNAVAIL;
+		/* Waited as long as it may, or stopped: the droplet is still off. */
+		if (r->outcome == RECOVER_WAITING && code == EXIT_OK)
+			code = EXIT_TEMPFAIL;
+		if (r->journal_r < 0) {
+			log_error("recovery: droplet %" PRId64 ": its journal record "
+			    "'%s/journal/%" PRId64 ".intent' cannot be removed (%s); the next run "
+			    "checks the droplet again and removes it", r->rec.droplet_id, state_dir,
+			    r->rec.droplet_id, strerror(-r->journal_r));
+			if (code == EXIT_OK)
+				code = EXIT_CANTCREAT;
+		}
 	}
 	return code;
 }
@@ -536,6 +558,9 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 	if (n > 0) {
 		log_notice("recovering %zu droplet%s an interrupted run left behind", n,
 		    n == 1 ? "" : "s");
+		/* Waiting for a snapshot may be long: a stop signal ends it. */
+		rc.stop = cmd_stop_flag();
+		rc.waiting = recovery_waiting;
 		r = recover_run(s->client, s->journal, &rc, recs, n, &res);
 		if (r == -ENOMEM) {
 			log_error("out of memory: cannot recover the journal's records; stopping "

@@ -1,0 +1,222 @@
+/* check_recover: recovery of what a dead run left, through the real binary against the mock. */
+#include <check.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dosnap/util.h"
+#include "mockutil.h"
+#include "suites.h"
+#include "testutil.h"
+
+#define NOW		"2026-11-26T03:30:20Z"
+#define MAX_ARGS	32
+
+/* demo.json */
+#define WEB1		310000001
+
+struct t {
+	struct mock *m;
+	char *dir;
+	char *state_dir;
+	char token_env[600];
+};
+
+static void
+t_start(struct t *t, const struct mock_config *cfg)
+{
+	memset(t, 0, sizeof(*t));
+	t->m = mu_start(cfg);
+	t->dir = tu_mkdtemp();
+	t->state_dir = str_printf("%s/state", t->dir);
+	snprintf(t->token_env, sizeof(t->token_env), "DO_TOKEN=%s", mock_token(t->m));
+}
+
+static void
+t_stop(struct t *t)
+{
+	mock_stop(t->m);
+	tu_rmtree(t->dir);
+	free(t->dir);
+	free(t->state_dir);
+}
+
+/*
+ * Run `dosnap CMD --api-url URL --state-dir DIR ARGS...` (ARGS ends with
+ * NULL) with the token in the environment; `--time-scale 0.01` unless
+ * ARGS gives one.
+ */
+static void
+ds(struct t *t, struct tu_result *res, const char *cmd, ...)
+{
+	const char *argv[MAX_ARGS + 8];
+	const char *env[] = { t->token_env, NULL };
+	bool scaled = false;
+	size_t n = 0;
+	va_list ap;
+
+	argv[n++] = cmd;
+	argv[n++] = "--api-url";
+	argv[n++] = mock_url(t->m);
+	argv[n++] = "--state-dir";
+	argv[n++] = t->state_dir;
+	va_start(ap, cmd);
+	while ((argv[n] = va_arg(ap, const char *)) != NULL) {
+		scaled = scaled || strcmp(argv[n], "--time-scale") == 0;
+		n++;
+		ck_assert_uint_lt(n, MAX_ARGS);
+	}
+	va_end(ap);
+	if (!scaled) {
+		argv[n++] = "--time-scale";
+		argv[n++] = "0.01";
+	}
+	argv[n] = NULL;
+	tu_run_dosnap(argv, env, res);
+}
+
+#define assert_has(hay, needle) \
+	ck_assert_msg(strstr((hay), (needle)) != NULL, "'%s' not in:\n%s", (needle), (hay))
+#define assert_lacks(hay, needle) \
+	ck_assert_msg(strstr((hay), (needle)) == NULL, "'%s' unexpectedly in:\n%s", (needle), (hay))
+#define assert_exit(res, code) \
+	ck_assert_msg((res).status == (code), "exit %d, want %d\nstdout:\n%s\nstderr:\n%s", \
+	    (res).status, (code), (res).out, (res).err)
+
+static void
+assert_status(struct mock *m, int64_t id, const char *want)
+{
+	struct mock_droplet_info info;
+
+	ck_assert_int_eq(mock_droplet_get(m, id, &info), 0);
+	ck_assert_msg(strcmp(info.status, want) == 0, "droplet %" PRId64 " (%s) is %s, want %s",
+	    id, info.name, info.status, want);
+}
+
+/*
+ * Leave web-1 off with its snapshot still in progress, as a run that died
+ * (or gave up) mid-snapshot does: the snapshot takes SNAPSHOT_S mock
+ * seconds, the run gives up after 3 x 10 s.
+ */
+static void
+leave_web1_off(struct t *t, unsigned snapshot_s)
+{
+	struct mock_config cfg;
+	struct tu_result res;
+
+	mu_config(&cfg, "demo.json");
+	cfg.action_ms[MOCK_ACTION_SNAPSHOT] = snapshot_s * 1000;
+	t_start(t, &cfg);
+	ds(t, &res, "snapshot", "--now", NOW, "--timeout", "10s", "310000001", NULL);
+	assert_exit(res, 75);
+	assert_has(res.err, "LEFT POWERED OFF");
+	tu_result_release(&res);
+	assert_status(t->m, WEB1, "off");
+	ck_assert_uint_eq(mock_action_count(t->m, WEB1, "snapshot", "in-progress"), 1);
+}
+
+/*
+ * Recovery waits for a snapshot still in progress, then powers the droplet
+ * on, as the README says.  Before, it said "waiting" and left it off until
+ * some later invocation.
+ */
+START_TEST(test_waits_for_snapshot)
+{
+	struct t t;
+	struct tu_result res;
+
+	char *sched;
+
+	leave_web1_off(&t, 200);	/* 2 s of real time */
+	/* Nothing due: only recovery runs, and it is all the run does. */
+	sched = tu_write(t.dir, "schedule", "0 4 * * * 310000006\n");
+	ds(&t, &res, "run", "-f", sched, "--now", NOW, NULL);
+	assert_status(t.m, WEB1, "active");
+	assert_exit(res, 0);
+	assert_has(res.err, "recovering 1 droplet");
+	assert_has(res.err, "droplet 310000001 (web-1): action ");
+	assert_has(res.err, "still in progress, and it cannot be powered on before that ends; "
+	    "waiting for it, up to 360 min");
+	assert_has(res.err, "powered back on");
+	assert_status(t.m, WEB1, "active");
+	ck_assert_uint_eq(mock_action_count(t.m, WEB1, "snapshot", "completed"), 1);
+	ck_assert_uint_eq(mock_action_count(t.m, WEB1, "power_on", "completed"), 1);
+	tu_result_release(&res);
+	free(sched);
+	t_stop(&t);
+}
+END_TEST
+
+/*
+ * The wait is bounded: a snapshot that outlasts it (--time-scale 0.0001
+ * makes 6 h 2.2 s) leaves the record for the next run, says so and exits
+ * 75; and the deadline holds while every poll of the action fails.
+ */
+START_TEST(test_wait_bounded)
+{
+	/* After the first look, every poll of the action answers 503. */
+	struct mock_fault f = { .method = "GET", .path = "/v2/actions/*",
+		.kind = MOCK_FAULT_HTTP_503, .after = 1 };
+	struct t t;
+	struct tu_result res;
+	int64_t t0;
+	int round;
+
+	char *sched;
+
+	leave_web1_off(&t, 100000);	/* 1,000 s of real time */
+	/* Nothing due: only recovery runs. */
+	sched = tu_write(t.dir, "schedule", "0 4 * * * 310000006\n");
+	for (round = 0; round < 2; round++) {
+		if (round == 1)
+			ck_assert_int_eq(mock_add_fault(t.m, &f), 0);
+		t0 = clock_mono_ms();
+		ds(&t, &res, "run", "-f", sched, "--now", NOW, "--time-scale", "0.0001", NULL);
+		assert_exit(res, 75);
+		ck_assert_msg(clock_mono_ms() - t0 < 30000, "round %d took %" PRId64 " ms", round,
+		    clock_mono_ms() - t0);
+		assert_has(res.err, "waiting for it, up to 360 min");
+		if (round == 0)
+			assert_has(res.err, "still in progress after waiting 21600 s for it; the next "
+			    "run powers it on once it ends");
+		else
+			assert_has(res.err, "503");
+		assert_status(t.m, WEB1, "off");
+		ck_assert_uint_eq(mock_action_count(t.m, WEB1, "power_on", NULL), 0);
+		tu_result_release(&res);
+		/* The record stays for the next run. */
+		mock_clear_faults(t.m);
+		{
+			const char *argv[] = { "status", "--state-dir", t.state_dir, "--api-url",
+				mock_url(t.m), NULL };
+			const char *env[] = { t.token_env, NULL };
+
+			tu_run_dosnap(argv, env, &res);
+		}
+		assert_has(res.out, "intent journal: 1 open record");
+		tu_result_release(&res);
+	}
+	free(sched);
+	t_stop(&t);
+}
+END_TEST
+
+Suite *
+recover_suite(void)
+{
+	Suite *s = suite_create("recover");
+	TCase *tc = tcase_create("recover");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_waits_for_snapshot);
+	tcase_add_test(tc, test_wait_bounded);
+	suite_add_tcase(s, tc);
+	return s;
+}
