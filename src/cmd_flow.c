@@ -504,9 +504,14 @@ report_recovery(const struct recover_result *res, size_t n, const char *state_di
 	return code;
 }
 
-int
-cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api,
-    bool dry_run, struct cmd_session *s)
+/*
+ * cmd_session_open, and with READONLY, for a state directory that cannot be
+ * written: the journal is only read (journal_open_readonly), and no journal
+ * is no records.
+ */
+static int
+session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api, bool dry_run,
+    bool readonly, struct cmd_session *s)
 {
 	struct journal_record *recs = NULL;
 	struct recover_result *res = NULL;
@@ -517,7 +522,13 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 
 	memset(s, 0, sizeof(*s));
 	if (!dry_run) {
-		r = journal_open(state_dir, &s->journal, &may_recover);
+		if (readonly) {
+			r = journal_open_readonly(state_dir, &s->journal, &may_recover);
+			if (r == -ENOENT)
+				return EXIT_OK;
+		} else {
+			r = journal_open(state_dir, &s->journal, &may_recover);
+		}
 		if (r < 0) {
 			if (r == -EINVAL)
 				log_error("cannot open the intent journal in '%s/journal': its lock "
@@ -597,6 +608,26 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 	if (s->journal != NULL)
 		journal_share(s->journal);
 	return EXIT_OK;
+}
+
+int
+cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api,
+    bool dry_run, struct cmd_session *s)
+{
+	return session_open(ctx, state_dir, need_api, dry_run, false, s);
+}
+
+int
+cmd_recover_readonly(const struct cli_ctx *ctx, const char *state_dir)
+{
+	struct cmd_session s;
+	int ret;
+
+	ret = session_open(ctx, state_dir, false, false, true, &s);
+	if (ret == EXIT_OK)
+		ret = s.recover_code;
+	cmd_session_close(&s);
+	return ret;
 }
 
 void
@@ -877,6 +908,15 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	r = state_dir_resolve(ctx->state_dir, &dir);
 	if (r == 0 && !ctx->dry_run)
 		r = state_dir_prepare(dir);
+	if (r == -EROFS || r == -EACCES) {
+		/* Power first: recovery only needs to read the journal. */
+		(void)cmd_recover_readonly(ctx, dir);
+		log_error("cannot write to the state directory '%s' (%s), so the intent journal "
+		    "cannot be updated and no droplet is powered off (remount it read-write, or "
+		    "name another with --state-dir)", dir, strerror(-r));
+		ret = EXIT_CANTCREAT;
+		goto out;
+	}
 	if (r < 0) {
 		log_errno(r, "cannot use the state directory '%s' for the intent journal; "
 		    "name one with --state-dir", dir != NULL ? dir : "(none)");

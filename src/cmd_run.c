@@ -395,6 +395,16 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (!ctx->dry_run) {
 		r = state_dir_prepare(dir);
+		if (r == -EROFS || r == -EACCES) {
+			/* Power first: recovery only needs to read the journal. */
+			(void)cmd_recover_readonly(ctx, dir);
+			log_error("cannot write to state directory '%s' (%s): nothing runs until "
+			    "it can be written, since the intent journal must be updated before any "
+			    "droplet is powered off (remount it read-write, or name another with "
+			    "--state-dir)", dir, strerror(-r));
+			ret = EXIT_CANTCREAT;
+			goto out;
+		}
 		if (r < 0) {
 			if (r == -EPERM)
 				log_error("state directory '%s' is not this user's, or is writable by "

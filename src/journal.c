@@ -103,11 +103,74 @@ fail:
 	return r;
 }
 
+int
+journal_open_readonly(const char *state_dir, struct journal **ret, bool *ret_may_recover)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct journal *j;
+	struct stat st;
+	char *lockpath = NULL;
+	int r;
+
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return -ENOMEM;
+	j->lock_fd = -1;
+	j->dir = str_printf("%s/journal", state_dir);
+	lockpath = str_printf("%s/journal/.lock", state_dir);
+	if (j->dir == NULL || lockpath == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	/* The rules of state_dir_prepare but for writing: ours, and nobody else's to write. */
+	if (lstat(j->dir, &st) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (!S_ISDIR(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+	    st.st_uid != geteuid()) {
+		r = -EPERM;
+		goto fail;
+	}
+	j->lock_fd = open(lockpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (j->lock_fd < 0 && errno != ENOENT) {
+		r = -errno;
+		goto fail;
+	}
+	*ret_may_recover = true;
+	if (j->lock_fd >= 0) {
+		r = fd_is_regular(j->lock_fd);
+		if (r < 0)
+			goto fail;
+		/* Shared, as every dosnap holds it; taken by a recovery elsewhere: not ours. */
+		r = lock_fd(j->lock_fd, F_RDLCK, false);
+		if (r == -EWOULDBLOCK)
+			*ret_may_recover = false;
+		else if (r < 0)
+			goto fail;
+		/* Would an exclusive lock conflict, that is, does anyone else hold it? */
+		if (fcntl(j->lock_fd, F_GETLK, &fl) < 0) {
+			r = -errno;
+			goto fail;
+		}
+		if (fl.l_type != F_UNLCK)
+			*ret_may_recover = false;
+	}
+	free(lockpath);
+	*ret = j;
+	return 0;
+fail:
+	free(lockpath);
+	journal_close(j);
+	return r;
+}
+
 void
 journal_share(struct journal *j)
 {
 	/* Converting a write lock to a read lock is atomic and cannot block. */
-	(void)lock_fd(j->lock_fd, F_RDLCK, false);
+	if (j->lock_fd >= 0)
+		(void)lock_fd(j->lock_fd, F_RDLCK, false);
 }
 
 const char *

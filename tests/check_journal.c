@@ -308,6 +308,61 @@ START_TEST(test_fifo_never_blocks)
 }
 END_TEST
 
+/*
+ * Read-only opening (a state directory that cannot be written): creates
+ * nothing, lists the records, and may recover only when no other dosnap
+ * holds the lock, shared or not.
+ */
+START_TEST(test_open_readonly)
+{
+	char *dir = tu_mkdtemp(), *jdir;
+	struct journal *j = NULL, *ro = NULL;
+	struct journal_record a = record(5, 0), *recs = NULL;
+	struct stat st;
+	bool may = false;
+	size_t n = 0;
+	int status;
+	pid_t pid;
+
+	ck_assert_int_eq(journal_open_readonly(dir, &ro, &may), -ENOENT);
+	ck_assert_ptr_null(ro);
+	jdir = str_printf("%s/journal", dir);
+	ck_assert_int_eq(stat(jdir, &st), -1);	/* created nothing */
+	free(jdir);
+	ck_assert_int_eq(journal_open(dir, &j, &may), 0);
+	ck_assert_int_eq(journal_write(j, &a, true), 0);
+	journal_share(j);
+
+	/* Another dosnap holds it shared: a read-only opener may not recover. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		bool may2 = true;
+		int code = journal_open_readonly(dir, &ro, &may2) < 0 ? 2 : may2 ? 1 : 0;
+
+		journal_close(ro);
+		journal_close(j);
+		free(dir);
+		_exit(code);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "a read-only opener could recover while another dosnap ran (status %d)", status);
+	journal_close(j);
+
+	/* Alone, it may; and it lists the record. */
+	ck_assert_int_eq(journal_open_readonly(dir, &ro, &may), 0);
+	ck_assert(may);
+	ck_assert_int_eq(journal_list(ro, &recs, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(recs[0].droplet_id, 5);
+	free(recs);
+	journal_close(ro);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 journal_suite(void)
 {
@@ -322,6 +377,7 @@ journal_suite(void)
 	tcase_add_test(tc, test_lock_shared_and_exclusive);
 	tcase_add_test(tc, test_list_record_vanishes);
 	tcase_add_test(tc, test_fifo_never_blocks);
+	tcase_add_test(tc, test_open_readonly);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -208,6 +208,95 @@ START_TEST(test_wait_bounded)
 }
 END_TEST
 
+/*
+ * A read-only state directory with an open journal record: recovery only
+ * needs to read the journal, so the droplet is powered on first; then the
+ * run says the journal cannot be updated and exits 73.  Before, `run` and
+ * `snapshot` exited 73 at once and the droplet stayed off.  The directory is
+ * made read-only in a mount namespace of the child (unshare(1)); where that
+ * is not allowed the test says so and checks nothing.
+ */
+static const char *const ro_cmds[] = { "run", "snapshot" };
+
+START_TEST(test_readonly_state_dir)
+{
+	static const char script[] = "mount --bind \"$0\" \"$0\" && "
+	    "mount -o remount,bind,ro \"$0\" \"$0\" || exit 99; exec \"$@\"";
+	const char *argv[40];
+	const char *env[] = { NULL, NULL };
+	char *jdir, *sched = NULL;
+	struct mock_config cfg;
+	struct t t;
+	struct tu_result res;
+	size_t n = 0;
+
+	if (access("/usr/bin/unshare", X_OK) != 0) {
+		fprintf(stderr, "test_readonly_state_dir: no /usr/bin/unshare; not tested\n");
+		return;
+	}
+	mu_config(&cfg, "demo.json");
+	t_start(&t, &cfg);
+	env[0] = t.token_env;
+	ck_assert_int_eq(mkdir(t.state_dir, 0700), 0);
+	jdir = str_printf("%s/journal", t.state_dir);
+	ck_assert_int_eq(mkdir(jdir, 0700), 0);
+	free(tu_write(jdir, ".lock", ""));
+	free(tu_write(jdir, "310000001.intent", "dosnap-intent 1\ndroplet 310000001\n"
+	    "name web-1\nwas-active 1\nslot 1795663800\nsnapshot dosnap-web-1-20261126T0330Z\n"
+	    "action 0\nwritten 1795663830\n"));
+	ck_assert_int_eq(mock_droplet_set_status(t.m, WEB1, "off"), 0);
+
+	argv[n++] = "-m";
+	argv[n++] = "--propagation";
+	argv[n++] = "private";
+	if (geteuid() != 0)
+		argv[n++] = "-r";	/* a user namespace of our own, where mounting is allowed */
+	argv[n++] = "sh";
+	argv[n++] = "-c";
+	argv[n++] = script;
+	argv[n++] = t.state_dir;	/* $0 */
+	argv[n++] = tu_dosnap_bin();
+	argv[n++] = ro_cmds[_i];
+	argv[n++] = "--api-url";
+	argv[n++] = mock_url(t.m);
+	argv[n++] = "--state-dir";
+	argv[n++] = t.state_dir;
+	argv[n++] = "--time-scale";
+	argv[n++] = "0.01";
+	argv[n++] = "--now";
+	argv[n++] = NOW;
+	if (strcmp(ro_cmds[_i], "run") == 0) {
+		sched = tu_write(t.dir, "schedule", "30 3 * * * 310000006\n");
+		argv[n++] = "-f";
+		argv[n++] = sched;
+	} else {
+		argv[n++] = "310000006";
+	}
+	argv[n] = NULL;
+	tu_run("/usr/bin/unshare", argv, env, &res);
+	if (res.status == 99 || (res.status == 1 && strstr(res.err, "unshare") != NULL)) {
+		fprintf(stderr, "test_readonly_state_dir: cannot make a read-only mount here (%s); "
+		    "not tested\n", res.err);
+	} else {
+		/* Power first ... */
+		assert_status(t.m, WEB1, "active");
+		ck_assert_uint_eq(mock_action_count(t.m, WEB1, "power_on", "completed"), 1);
+		assert_has(res.err, "droplet 310000001 (web-1)");
+		assert_has(res.err, "powered back on");
+		/* ... then the journal that cannot be updated, and nothing else. */
+		assert_has(res.err, "310000001.intent' cannot be removed (Read-only file system)");
+		assert_has(res.err, "Read-only file system");
+		assert_has(res.err, "remount it read-write");
+		assert_exit(res, 73);
+		ck_assert_uint_eq(mock_action_count(t.m, 310000006, NULL, NULL), 0);
+	}
+	tu_result_release(&res);
+	free(sched);
+	free(jdir);
+	t_stop(&t);
+}
+END_TEST
+
 Suite *
 recover_suite(void)
 {
@@ -217,6 +306,7 @@ recover_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_waits_for_snapshot);
 	tcase_add_test(tc, test_wait_bounded);
+	tcase_add_loop_test(tc, test_readonly_state_dir, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -37,6 +37,18 @@ struct journal;
  */
 int	journal_open(const char *state_dir, struct journal **ret, bool *ret_may_recover);
 
+/*
+ * As journal_open for a state directory that cannot be written (a read-only
+ * file system): recovery only needs to read the records, and must still
+ * power droplets on.  Creates nothing.  The lock is taken shared (or not at
+ * all when there is no lock file); *ret_may_recover is set only when no
+ * other process holds it in any way, which F_GETLK tells without needing a
+ * writable file.  Removing records then fails (-EROFS), and the caller says
+ * so.  -ENOENT when there is no journal (and so nothing to recover), -EPERM
+ * as journal_open.
+ */
+int	journal_open_readonly(const char *state_dir, struct journal **ret, bool *ret_may_recover);
+
 /* After recovery: keep the journal shared, so other runs may start.  Never fails. */
 void	journal_share(struct journal *j);
 
