@@ -297,6 +297,49 @@ START_TEST(test_readonly_state_dir)
 }
 END_TEST
 
+/*
+ * A FIFO named like a record in journal/ never blocks a run (timeout(1)
+ * turns a hang into exit 124): it is a damaged record, named in the log,
+ * and recovery looks at its droplet all the same.
+ */
+START_TEST(test_fifo_record)
+{
+	const char *env[] = { NULL, NULL };
+	const char *argv[] = { "20", tu_dosnap_bin(), "run", "-f", NULL, "--api-url", NULL,
+		"--state-dir", NULL, "--time-scale", "0.01", "--now", NOW, NULL };
+	char *jdir, *fifo, *sched;
+	struct mock_config cfg;
+	struct tu_result res;
+	struct stat st;
+	struct t t;
+
+	mu_config(&cfg, "demo.json");
+	t_start(&t, &cfg);
+	env[0] = t.token_env;
+	ck_assert_int_eq(mkdir(t.state_dir, 0700), 0);
+	jdir = str_printf("%s/journal", t.state_dir);
+	ck_assert_int_eq(mkdir(jdir, 0700), 0);
+	fifo = str_printf("%s/310000001.intent", jdir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	sched = tu_write(t.dir, "schedule", "0 4 * * * 310000006\n");
+	argv[4] = sched;
+	argv[6] = mock_url(t.m);
+	argv[8] = t.state_dir;
+	tu_run("/usr/bin/timeout", argv, env, &res);
+	assert_exit(res, 0);
+	assert_has(res.err, "recovery: droplet 310000001, whose journal record '");
+	assert_has(res.err, "310000001.intent' cannot be read (it is not a regular file");
+	assert_has(res.err, "active, as before; nothing to do");
+	ck_assert_int_eq(lstat(fifo, &st), -1);		/* dealt with */
+	assert_status(t.m, WEB1, "active");
+	tu_result_release(&res);
+	free(sched);
+	free(fifo);
+	free(jdir);
+	t_stop(&t);
+}
+END_TEST
+
 Suite *
 recover_suite(void)
 {
@@ -307,6 +350,7 @@ recover_suite(void)
 	tcase_add_test(tc, test_waits_for_snapshot);
 	tcase_add_test(tc, test_wait_bounded);
 	tcase_add_loop_test(tc, test_readonly_state_dir, 0, 2);
+	tcase_add_test(tc, test_fifo_record);
 	suite_add_tcase(s, tc);
 	return s;
 }
