@@ -340,6 +340,68 @@ START_TEST(test_fifo_record)
 }
 END_TEST
 
+/*
+ * Out of memory in recovery's bookkeeping is never silent: when the list
+ * of droplets recovery left off cannot be allocated, the run says so and
+ * exits 71 (before, the list was dropped without a word and the run went
+ * on).  An LD_PRELOAD shim fails calloc(13, 8), the list for 13 records;
+ * not under the sanitizers, whose allocator the shim would bypass.
+ */
+START_TEST(test_oom_bookkeeping)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	fprintf(stderr, "test_oom_bookkeeping: not under a sanitizer\n");
+#else
+	const char *bin = tu_dosnap_bin(), *slash = strrchr(bin, '/');
+	const char *env[] = { NULL, NULL, "DOSNAP_FAIL_CALLOC=13,8", NULL };
+	char *shim, *preload, *jdir, *sched;
+	struct mock_config cfg;
+	struct tu_result res;
+	struct t t;
+	int i;
+
+	shim = str_printf("%.*s/failcalloc.so", slash != NULL ? (int)(slash - bin) : 1,
+	    slash != NULL ? bin : ".");
+	ck_assert_msg(access(shim, R_OK) == 0, "no shim '%s' (make build/failcalloc.so)", shim);
+	preload = str_printf("LD_PRELOAD=%s", shim);
+	mu_config(&cfg, "demo.json");
+	t_start(&t, &cfg);
+	env[0] = t.token_env;
+	env[1] = preload;
+	ck_assert_int_eq(mkdir(t.state_dir, 0700), 0);
+	jdir = str_printf("%s/journal", t.state_dir);
+	ck_assert_int_eq(mkdir(jdir, 0700), 0);
+	for (i = 0; i < 13; i++) {
+		char name[64], *text;
+
+		/* Droplets that no longer exist: recovery forgets them at once. */
+		snprintf(name, sizeof(name), "%d.intent", 990000 + i);
+		text = str_printf("dosnap-intent 1\ndroplet %d\nname gone-%d\nwas-active 1\n"
+		    "slot 1795663800\nsnapshot s\naction 0\nwritten 1795663830\n", 990000 + i, i);
+		free(tu_write(jdir, name, text));
+		free(text);
+	}
+	sched = tu_write(t.dir, "schedule", "0 4 * * * 310000006\n");
+	{
+		const char *argv[] = { "run", "-f", sched, "--api-url", mock_url(t.m),
+			"--state-dir", t.state_dir, "--time-scale", "0.01", "--now", NOW, NULL };
+
+		tu_run_dosnap(argv, env, &res);
+	}
+	assert_exit(res, 71);
+	assert_has(res.err, "recovering 13 droplets");
+	assert_has(res.err, "out of memory: cannot keep the list of the droplets recovery left "
+	    "off");
+	tu_result_release(&res);
+	free(sched);
+	free(jdir);
+	free(preload);
+	free(shim);
+	t_stop(&t);
+#endif
+}
+END_TEST
+
 Suite *
 recover_suite(void)
 {
@@ -351,6 +413,7 @@ recover_suite(void)
 	tcase_add_test(tc, test_wait_bounded);
 	tcase_add_loop_test(tc, test_readonly_state_dir, 0, 2);
 	tcase_add_test(tc, test_fifo_record);
+	tcase_add_test(tc, test_oom_bookkeeping);
 	suite_add_tcase(s, tc);
 	return s;
 }
