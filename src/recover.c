@@ -43,7 +43,7 @@ recover_outcome_name(enum recover_outcome o)
  * must not wait for it.
  */
 static bool
-sleep_ms(double ms, volatile sig_atomic_t *stop)
+sleep_ms(double ms, const volatile sig_atomic_t *stop)
 {
 	int64_t until = clock_mono_ms() + (int64_t)(ms < 1 ? 1 : ms);
 
@@ -325,13 +325,11 @@ recover_run(struct api_client *c, struct journal *j, const struct recover_config
 				continue;
 			if (now >= w[i].deadline) {
 				/* A poll that failed last keeps its own message. */
-				if (w[i].state == WAIT_ACTION && res[i].outcome == RECOVER_FAILED)
-					;
-				else if (w[i].state == WAIT_ACTION)
+				if (w[i].state == WAIT_ACTION && res[i].outcome != RECOVER_FAILED)
 					set(&res[i], RECOVER_WAITING, true, "action %" PRId64 " still in "
 					    "progress after waiting %ld s for it; the next run powers it "
 					    "on once it ends", res[i].action_id, action_s);
-				else
+				else if (w[i].state == WAIT_POWER)
 					set(&res[i], RECOVER_FAILED, true, "power_on sent but it is not "
 					    "active after %ld s", power_s);
 				w[i].state = WAIT_NONE;
