@@ -402,6 +402,42 @@ START_TEST(test_oom_bookkeeping)
 }
 END_TEST
 
+/*
+ * A stop signal ends the wait for a snapshot at once (systemd's stop must
+ * not wait hours): timeout(1) sends SIGTERM 2 s into a wait of up to 6 h
+ * (216 s here); the run exits 75 within seconds and the record stays.
+ */
+START_TEST(test_wait_stopped)
+{
+	const char *env[] = { NULL, NULL };
+	const char *argv[] = { "--preserve-status", "-s", "TERM", "2", tu_dosnap_bin(), "run",
+		"-f", NULL, "--api-url", NULL, "--state-dir", NULL, "--time-scale", "0.01",
+		"--now", NOW, NULL };
+	struct tu_result res;
+	char *sched;
+	int64_t t0;
+	struct t t;
+
+	leave_web1_off(&t, 100000);
+	env[0] = t.token_env;
+	sched = tu_write(t.dir, "schedule", "0 4 * * * 310000006\n");
+	argv[7] = sched;
+	argv[9] = mock_url(t.m);
+	argv[11] = t.state_dir;
+	t0 = clock_mono_ms();
+	tu_run("/usr/bin/timeout", argv, env, &res);
+	assert_exit(res, 75);
+	ck_assert_msg(clock_mono_ms() - t0 < 20000, "took %" PRId64 " ms", clock_mono_ms() - t0);
+	assert_has(res.err, "waiting for it, up to 360 min");
+	assert_has(res.err, "stopped by a signal while action ");
+	assert_has(res.err, "the next run powers it on once it ends");
+	assert_status(t.m, WEB1, "off");
+	tu_result_release(&res);
+	free(sched);
+	t_stop(&t);
+}
+END_TEST
+
 Suite *
 recover_suite(void)
 {
@@ -411,6 +447,7 @@ recover_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_waits_for_snapshot);
 	tcase_add_test(tc, test_wait_bounded);
+	tcase_add_test(tc, test_wait_stopped);
 	tcase_add_loop_test(tc, test_readonly_state_dir, 0, 2);
 	tcase_add_test(tc, test_fifo_record);
 	tcase_add_test(tc, test_oom_bookkeeping);
