@@ -438,6 +438,41 @@ START_TEST(test_wait_stopped)
 }
 END_TEST
 
+/*
+ * A 404 on the recorded snapshot action says nothing of the droplet: it is
+ * looked into (the droplet's own actions, then the droplet), not taken for
+ * a droplet that is gone.  Before, the record was dropped and the droplet
+ * left off for good.
+ */
+START_TEST(test_action_404_not_gone)
+{
+	struct mock_config cfg;
+	struct tu_result res;
+	char *jdir, *sched;
+	struct t t;
+
+	mu_config(&cfg, "demo.json");
+	t_start(&t, &cfg);
+	ck_assert_int_eq(mkdir(t.state_dir, 0700), 0);
+	jdir = str_printf("%s/journal", t.state_dir);
+	ck_assert_int_eq(mkdir(jdir, 0700), 0);
+	free(tu_write(jdir, "310000001.intent", "dosnap-intent 1\ndroplet 310000001\n"
+	    "name web-1\nwas-active 1\nslot 1795663800\nsnapshot dosnap-web-1-20261126T0330Z\n"
+	    "action 987654321\nwritten 1795663830\n"));
+	ck_assert_int_eq(mock_droplet_set_status(t.m, WEB1, "off"), 0);
+	sched = tu_write(t.dir, "schedule", "0 4 * * * 310000006\n");
+	ds(&t, &res, "run", "-f", sched, "--now", NOW, NULL);
+	assert_status(t.m, WEB1, "active");
+	assert_exit(res, 0);
+	assert_has(res.err, "powered back on");
+	assert_lacks(res.err, "no longer exists");
+	tu_result_release(&res);
+	free(sched);
+	free(jdir);
+	t_stop(&t);
+}
+END_TEST
+
 Suite *
 recover_suite(void)
 {
@@ -450,6 +485,7 @@ recover_suite(void)
 	tcase_add_test(tc, test_wait_stopped);
 	tcase_add_loop_test(tc, test_readonly_state_dir, 0, 2);
 	tcase_add_test(tc, test_fifo_record);
+	tcase_add_test(tc, test_action_404_not_gone);
 	tcase_add_test(tc, test_oom_bookkeeping);
 	suite_add_tcase(s, tc);
 	return s;
