@@ -1225,9 +1225,14 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 		if (cmd_api_open(ctx, true, &client) == EXIT_OK &&
 		    recover_run(client, NULL, &rc, recs, n, &res) == 0) {
 			for (i = 0; i < n; i++)
-				printf("  droplet %" PRId64 " (%s) slot snapshot '%s': %s\n",
-				    recs[i].droplet_id, recs[i].name[0] ? recs[i].name : "?",
-				    recs[i].snapshot, res[i].message);
+				if (recs[i].damaged)
+					printf("  droplet %" PRId64 " (its record cannot be read: %s): "
+					    "%s\n", recs[i].droplet_id, damage_text(recs[i].damage),
+					    res[i].message);
+				else
+					printf("  droplet %" PRId64 " (%s) slot snapshot '%s': %s\n",
+					    recs[i].droplet_id, recs[i].name[0] ? recs[i].name : "?",
+					    recs[i].snapshot, res[i].message);
 		} else {
 			for (i = 0; i < n; i++)
 				printf("  droplet %" PRId64 " (%s) slot snapshot '%s'%s: the next run "

@@ -325,6 +325,17 @@ START_TEST(test_fifo_record)
 	argv[4] = sched;
 	argv[6] = mock_url(t.m);
 	argv[8] = t.state_dir;
+	{
+		/* `status` shows it, and why it cannot be read. */
+		const char *sargv[] = { "20", tu_dosnap_bin(), "status", "--state-dir",
+			t.state_dir, "--api-url", mock_url(t.m), NULL };
+
+		tu_run("/usr/bin/timeout", sargv, env, &res);
+		assert_exit(res, 0);
+		assert_has(res.out, "droplet 310000001 (its record cannot be read: it is not a "
+		    "regular file");
+		tu_result_release(&res);
+	}
 	tu_run("/usr/bin/timeout", argv, env, &res);
 	assert_exit(res, 0);
 	assert_has(res.err, "recovery: droplet 310000001, whose journal record '");
