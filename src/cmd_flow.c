@@ -395,7 +395,12 @@ journal_put(const struct flow_record *rec, struct journal *j, bool durable)
 		.action_id = rec->action_id,
 	};
 
-	snprintf(jr.name, sizeof(jr.name), "%s", rec->droplet_name);
+	/*
+	 * A record is one "key value" a line: a name from the API with a
+	 * newline in it would write keys of its own ("was-active 0"), so it
+	 * goes in escaped, one line, as every message shows it.
+	 */
+	log_safe(rec->droplet_name, jr.name, sizeof(jr.name));
 	snprintf(jr.snapshot, sizeof(jr.snapshot), "%s", rec->snapshot_name);
 	return journal_write(j, &jr, durable);
 }
@@ -1239,22 +1244,28 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 		    "restored\n");
 	} else {
 		printf("intent journal: %zu open record%s\n", n, n == 1 ? "" : "s");
+		/* Names in records came from the API and sit in files: log_safe shows them inert. */
+		char sn[3][512];
+
 		if (cmd_api_open(ctx, true, &client) == EXIT_OK &&
 		    recover_run(client, NULL, &rc, recs, n, &res) == 0) {
 			for (i = 0; i < n; i++)
 				if (recs[i].damaged)
 					printf("  droplet %" PRId64 " (its record cannot be read: %s): "
 					    "%s\n", recs[i].droplet_id, damage_text(recs[i].damage),
-					    res[i].message);
+					    log_safe(res[i].message, sn[2], sizeof(sn[2])));
 				else
 					printf("  droplet %" PRId64 " (%s) slot snapshot '%s': %s\n",
-					    recs[i].droplet_id, recs[i].name[0] ? recs[i].name : "?",
-					    recs[i].snapshot, res[i].message);
+					    recs[i].droplet_id, recs[i].name[0] ?
+					    log_safe(recs[i].name, sn[0], sizeof(sn[0])) : "?",
+					    log_safe(recs[i].snapshot, sn[1], sizeof(sn[1])),
+					    log_safe(res[i].message, sn[2], sizeof(sn[2])));
 		} else {
 			for (i = 0; i < n; i++)
 				printf("  droplet %" PRId64 " (%s) slot snapshot '%s'%s: the next run "
 				    "powers it on if it is off\n", recs[i].droplet_id,
-				    recs[i].name[0] ? recs[i].name : "?", recs[i].snapshot,
+				    recs[i].name[0] ? log_safe(recs[i].name, sn[0], sizeof(sn[0])) : "?",
+				    log_safe(recs[i].snapshot, sn[1], sizeof(sn[1])),
 				    recs[i].action_id ? ", snapshot action started" : "");
 			printf("  (no API token: not asking the API where each flow stopped)\n");
 		}

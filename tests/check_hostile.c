@@ -22,6 +22,7 @@
 #include <zlib.h>
 
 #include "dosnap/api.h"
+#include "dosnap/journal.h"
 #include "dosnap/log.h"
 #include "dosnap/naming.h"
 #include "mockutil.h"
@@ -642,6 +643,94 @@ START_TEST(test_heap_bound)
 }
 END_TEST
 
+/* Empty pages, each linking to the next: the page cap ends it. */
+static void
+fn_endless_empty(struct hs *h, const char *method, const char *path, unsigned page,
+    struct hs_answer *a)
+{
+	char buf[256];
+
+	(void)h;
+	(void)method;
+	(void)path;
+	snprintf(buf, sizeof(buf), "{\"droplets\":[],\"links\":{\"pages\":{\"next\":"
+	    "\"https://api.digitalocean.com/v2/droplets?page=%u\"}},\"meta\":{\"total\":0}}",
+	    page + 1);
+	answer_text(a, buf);
+}
+
+START_TEST(test_pages_cap)
+{
+	struct hs *h = hs_start(fn_endless_empty, NULL);
+	struct api_config cfg = { .token = HS_TOKEN, .base_url = h->url, .rate_per_minute = -1,
+		.rate_reserve = -1 };
+	struct api_droplet_list *dl = NULL;
+	struct api_client *c = NULL;
+	struct api_error err;
+	char text[512];
+
+	ck_assert_int_eq(api_client_new(&cfg, &c), 0);
+	ck_assert_int_eq(api_list_droplets(c, NULL, NULL, &dl, &err), -EFBIG);
+	ck_assert_ptr_null(dl);
+	api_error_format(&err, text, sizeof(text));
+	ck_assert_msg(strstr(text, "GET /v2/droplets") != NULL &&
+	    strstr(text, "more than 1000 pages") != NULL, "%s", text);
+	ck_assert_uint_eq(h->requests, API_PAGES_MAX);
+	api_client_free(c);
+	hs_stop(h);
+}
+END_TEST
+
+/* Bodies of 7 MiB to every GET, many at once: together they pass the client-wide cap. */
+static void
+fn_big_bodies(struct hs *h, const char *method, const char *path, unsigned page,
+    struct hs_answer *a)
+{
+	size_t n = 7u * 1024 * 1024;
+
+	(void)h;
+	(void)method;
+	(void)path;
+	(void)page;
+	a->body = malloc(n);
+	ck_assert_ptr_nonnull(a->body);
+	memset(a->body, ' ', n);
+	memcpy(a->body, "{\"droplet\":{\"id\":1}}", 20);
+	a->len = n;
+}
+
+static void
+collect_cb(struct api_client *c, struct api_reply *reply, void *userdata)
+{
+	char *why = userdata;
+
+	(void)c;
+	if (reply->r == -EFBIG && why[0] == '\0')
+		api_error_format(&reply->error, why, 512);
+}
+
+START_TEST(test_bodies_in_flight)
+{
+	struct hs *h = hs_start(fn_big_bodies, NULL);
+	struct api_config cfg = { .token = HS_TOKEN, .base_url = h->url, .rate_reserve = -1,
+		.retry_max_attempts = 1, .max_connections = 8 };
+	struct api_client *c = NULL;
+	char why[512] = "";
+	int i, loops = 0;
+
+	ck_assert_int_eq(api_client_new(&cfg, &c), 0);
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(api_get_droplet_async(c, 1 + i, collect_cb, why, NULL), 0);
+	while (api_client_pending(c) > 0 && loops++ < 600)
+		ck_assert_int_ge(api_client_run(c, 100), 0);
+	ck_assert_msg(strstr(why, "GET /v2/droplets/") != NULL &&
+	    strstr(why, "the answers in progress hold more than 24 MiB together") != NULL,
+	    "'%s'", why);
+	api_client_free(c);
+	hs_stop(h);
+}
+END_TEST
+
 /* ratelimit-reset near LONG_MAX: the pacer's arithmetic must not overflow. */
 static void
 fn_reset_far(struct hs *h, const char *method, const char *path, unsigned page,
@@ -1043,6 +1132,48 @@ START_TEST(test_hostile_names_every_output)
 }
 END_TEST
 
+/* `dosnap status` shows the intent journal's records, names from the API kept in files. */
+START_TEST(test_hostile_names_status)
+{
+	char *dir = tu_mkdtemp(), *state, *sched;
+	struct journal_record rec;
+	struct journal *j = NULL;
+	bool may_recover = false;
+	struct measured r;
+
+	state = malloc(strlen(dir) + 8);
+	ck_assert_ptr_nonnull(state);
+	sprintf(state, "%s/state", dir);
+	ck_assert_int_eq(mkdir(state, 0700), 0);
+	sched = tu_write(dir, "schedule", "0 3 * * * 1001\n");
+	ck_assert_int_eq(journal_open(state, &j, &may_recover), 0);
+	memset(&rec, 0, sizeof(rec));
+	rec.droplet_id = 1001;
+	rec.was_active = true;
+	rec.slot = 1795663800;
+	rec.written = 1795663800;
+	/* No newline: the record format is one line a key (journal_put escapes names). */
+	snprintf(rec.name, sizeof(rec.name), "web\x1b[2J\x07\xc2\x9b<0>forged");
+	snprintf(rec.snapshot, sizeof(rec.snapshot), "dosnap-web-20261126T0330Z");
+	ck_assert_int_eq(journal_write(j, &rec, false), 0);
+	journal_close(j);
+	{
+		const char *argv[] = { "status", "--state-dir", state, "-f", sched, NULL };
+
+		run_measured(argv, NULL, false, 0, &r);
+	}
+	check_lines("status", r.out, NULL);
+	check_lines("status", r.err, NULL);
+	ck_assert_msg(strstr(r.out, "droplet 1001 (web\\x1b[2J\\x07\\u009b<0>forged)") != NULL,
+	    "status:\n%s", r.out);
+	measured_release(&r);
+	tu_rmtree(dir);
+	free(dir);
+	free(state);
+	free(sched);
+}
+END_TEST
+
 /* --- the name rule ------------------------------------------------------------ */
 
 static const struct name_row {
@@ -1087,6 +1218,33 @@ START_TEST(test_name_length)
 	ck_assert_str_eq(buf + len - 15, "-20261126T0330Z");
 	ck_assert_int_eq(naming_render("{name}{name}", "1", name, 0, NULL, buf, sizeof(buf)), 0);
 	ck_assert_uint_le(strlen(buf), NAMING_MAX - 1);
+}
+END_TEST
+
+/* What one item may hold: volume ids of a droplet, droplet ids of a volume. */
+START_TEST(test_item_ids)
+{
+	static const char *const kinds[] = { "droplet", "volume" };
+	size_t k, i, len, cap = 64 * 1024;
+	char *body = malloc(cap);
+
+	ck_assert_ptr_nonnull(body);
+	for (k = 0; k < 2; k++) {
+		struct api_reply reply = { 0 };
+
+		len = (size_t)snprintf(body, cap, k == 0 ?
+		    "{\"droplet\":{\"id\":1,\"volume_ids\":[" :
+		    "{\"volume\":{\"id\":\"v\",\"droplet_ids\":[");
+		for (i = 0; i <= API_ITEM_IDS_MAX; i++)
+			len += (size_t)snprintf(body + len, cap - len, "%s%s%zu%s", i > 0 ? "," : "",
+			    k == 0 ? "\"" : "", i + 1, k == 0 ? "\"" : "");
+		len += (size_t)snprintf(body + len, cap - len, "]}}");
+		ck_assert_msg(api_decode(k == 0 ? API_BODY_DROPLET : API_BODY_VOLUME, body, len,
+		    &reply, NULL) == -EFBIG, "a %s with %d ids", kinds[k], API_ITEM_IDS_MAX + 1);
+		ck_assert_ptr_null(reply.droplet);
+		ck_assert_ptr_null(reply.volume);
+	}
+	free(body);
 }
 END_TEST
 
@@ -1140,6 +1298,7 @@ hostile_suite(void)
 	tcase_add_test(unit, test_name_length);
 	tcase_add_loop_test(unit, test_log_escape, 0, (int)(sizeof(esc_rows) / sizeof(esc_rows[0])));
 	tcase_add_test(unit, test_log_escape_cut);
+	tcase_add_test(unit, test_item_ids);
 	tcase_add_test(unit, test_token_fragments_log);
 	suite_add_tcase(s, unit);
 
@@ -1153,8 +1312,11 @@ hostile_suite(void)
 	tcase_add_test(server, test_out_of_memory);
 	tcase_add_test(server, test_ratelimit_reset_clamped);
 	tcase_add_test(server, test_heap_bound);
+	tcase_add_test(server, test_pages_cap);
+	tcase_add_test(server, test_bodies_in_flight);
 	tcase_add_test(server, test_token_fragments_api);
 	tcase_add_test(server, test_hostile_names_every_output);
+	tcase_add_test(server, test_hostile_names_status);
 	suite_add_tcase(s, server);
 	return s;
 }
