@@ -552,14 +552,37 @@ fn_big_legal(struct hs *h, const char *method, const char *path, unsigned page,
 		droplet_page(1, API_ITEM_TAGS_MAX, 0, a);	/* 100,000 values, about 1 MiB */
 }
 
+/*
+ * Run ARGV under a data limit raised step by step until the run gets past
+ * start-up and runs out of memory on an answer; M holds that run.
+ */
+static bool
+run_out_of_memory(const char *const *argv, struct measured *m, rlim_t *ret_lim)
+{
+	const char *env[] = { "DO_TOKEN=" HS_TOKEN, NULL };
+	rlim_t lim;
+
+	for (lim = 8u << 20; lim <= (64u << 20); lim += 1u << 20) {
+		run_measured(argv, env, false, lim, m);
+		if (strstr(m->err, "out of memory decoding the answer") != NULL ||
+		    strstr(m->err, "out of memory receiving the answer") != NULL) {
+			*ret_lim = lim;
+			return true;
+		}
+		measured_release(m);
+		if (m->status == 0)
+			break;
+	}
+	return false;
+}
+
 START_TEST(test_out_of_memory)
 {
 	struct hs *h = hs_start(fn_big_legal, NULL);
 	const char *argv[] = { "list", "--api-url", h->url, NULL };
-	const char *env[] = { "DO_TOKEN=" HS_TOKEN, NULL };
 	struct measured m;
-	rlim_t base = 0, lim;
-	int found = 0;
+	rlim_t lim = 0;
+	bool found;
 
 	if (!rss_meaningful()) {
 		hs_stop(h);
@@ -569,26 +592,66 @@ START_TEST(test_out_of_memory)
 	list_against(h, "a page of 100,000 JSON values", &m);
 	ck_assert_int_eq(m.status, 0);
 	measured_release(&m);
-	/* Raise the limit until the run gets past start-up and runs out on the answer. */
-	for (lim = 8u << 20; lim <= (64u << 20) && !found; lim += 1u << 20) {
-		run_measured(argv, env, false, lim, &m);
-		if (strstr(m.err, "out of memory decoding the answer") != NULL ||
-		    strstr(m.err, "out of memory receiving the answer") != NULL) {
-			found = 1;
-			base = lim;
-			break;
-		}
-		measured_release(&m);
-		if (m.status == 0)
-			break;
-	}
-	printf("hostile: out of memory at RLIMIT_DATA %.0f MiB: exit %d: %s",
-	    (double)base / (1 << 20), found ? m.status : -1, found ? m.err : "\n");
+	found = run_out_of_memory(argv, &m, &lim);
 	ck_assert_msg(found, "no limit gave an out-of-memory failure");
+	printf("hostile: list out of memory at RLIMIT_DATA %.0f MiB: exit %d: %s",
+	    (double)lim / (1 << 20), m.status, m.err);
 	ck_assert_msg(m.status == 71, "exit %d, stderr: %s", m.status, m.err);
 	ck_assert_ptr_null(strstr(m.err, "HTTP 200\n"));
 	measured_release(&m);
 	hs_stop(h);
+}
+END_TEST
+
+/* A droplet of 100,000 values (ignored ones) to every request. */
+static void
+fn_heavy_droplet(struct hs *h, const char *method, const char *path, unsigned page,
+    struct hs_answer *a)
+{
+	size_t n = 100000, i, len = 0, cap = 64 + n * 4;
+	char *b = malloc(cap);
+
+	(void)h;
+	(void)method;
+	(void)path;
+	(void)page;
+	ck_assert_ptr_nonnull(b);
+	len += (size_t)snprintf(b, cap, "{\"droplet\":{\"id\":1001,\"name\":\"web\","
+	    "\"status\":\"active\",\"junk\":[");
+	for (i = 0; i < n; i++) {
+		b[len++] = i > 0 ? ',' : ' ';
+		b[len++] = '0';
+	}
+	len += (size_t)snprintf(b + len, cap - len, "]}}");
+	a->body = b;
+	a->len = len;
+}
+
+/* The same through a flow: the run's exit says out of memory (71), not 69. */
+START_TEST(test_out_of_memory_flow)
+{
+	struct hs *h = hs_start(fn_heavy_droplet, NULL);
+	char *dir = tu_mkdtemp();
+	const char *argv[] = { "snapshot", "--api-url", h->url, "--state-dir", dir, "1001", NULL };
+	struct measured m;
+	rlim_t lim = 0;
+	bool found;
+
+	if (!rss_meaningful()) {
+		hs_stop(h);
+		tu_rmtree(dir);
+		free(dir);
+		return;
+	}
+	found = run_out_of_memory(argv, &m, &lim);
+	ck_assert_msg(found, "no limit gave an out-of-memory failure");
+	printf("hostile: snapshot out of memory at RLIMIT_DATA %.0f MiB: exit %d\n",
+	    (double)lim / (1 << 20), m.status);
+	ck_assert_msg(m.status == 71, "exit %d, stderr: %s", m.status, m.err);
+	measured_release(&m);
+	hs_stop(h);
+	tu_rmtree(dir);
+	free(dir);
 }
 END_TEST
 
@@ -1310,6 +1373,7 @@ hostile_suite(void)
 	tcase_add_test(server, test_item_tags);
 	tcase_add_test(server, test_pages_loop);
 	tcase_add_test(server, test_out_of_memory);
+	tcase_add_test(server, test_out_of_memory_flow);
 	tcase_add_test(server, test_ratelimit_reset_clamped);
 	tcase_add_test(server, test_heap_bound);
 	tcase_add_test(server, test_pages_cap);
