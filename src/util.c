@@ -75,19 +75,41 @@ hash_fnv1a64(const void *data, size_t len)
 	return h;
 }
 
+/* Overwrite what a failed read took in: it may have been a secret. */
+static void
+wipe_buf(char *p, size_t n)
+{
+	volatile char *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
+}
+
 int
-read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len)
+read_file_opt(const char *path, size_t cap, unsigned flags, char **ret, size_t *ret_len)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
-	int fd, r;
+	int fd, r, oflags;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/*
+	 * O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	 * writer for ever.  Regular files ignore it; anything else is refused
+	 * below before a single read.
+	 */
+	oflags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	if (!(flags & READ_FILE_FOLLOW))
+		oflags |= O_NOFOLLOW;
+	fd = open(path, oflags);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -134,9 +156,19 @@ read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len)
 	buf = NULL;
 	r = 0;
 out:
+	if (buf != NULL)
+		wipe_buf(buf, len);
 	free(buf);
 	close(fd);
 	return r;
+}
+
+int
+read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len)
+{
+	int r = read_file_opt(path, cap, 0, ret, ret_len);
+
+	return r == -EISDIR ? -EINVAL : r;
 }
 
 static int

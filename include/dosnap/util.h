@@ -23,12 +23,22 @@ int64_t	clock_mono_ms(void);
 /* 64-bit FNV-1a over LEN bytes. */
 uint64_t hash_fnv1a64(const void *data, size_t len);
 
+/* Flags for read_file_opt. */
+#define READ_FILE_FOLLOW	0x1u	/* follow a symbolic link at PATH (files a user names) */
+
 /*
- * Read the regular file PATH whole, refusing symlinks (-ELOOP), anything
- * that is not a regular file (-EINVAL) and files over CAP bytes (-EFBIG).
- * On success *ret is a malloc'd, NUL-terminated buffer the caller frees and
- * *ret_len its length without the NUL.
+ * Read the regular file PATH whole, in at most CAP bytes.  The file is
+ * opened without blocking (a FIFO would otherwise wait for a writer for
+ * ever) and, unless FLAGS has READ_FILE_FOLLOW, without following a
+ * symbolic link (-ELOOP).  Errors: -EISDIR for a directory, -EINVAL for
+ * anything else that is not a regular file (FIFO, socket, device), -EFBIG
+ * over CAP, -ENOMEM, or open's and read's errno.  On success *ret is a
+ * malloc'd, NUL-terminated buffer the caller frees and *ret_len its length
+ * without the NUL; on failure whatever was read is wiped first.
  */
+int	read_file_opt(const char *path, size_t cap, unsigned flags, char **ret, size_t *ret_len);
+
+/* read_file_opt without following links; a directory is -EINVAL too. */
 int	read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len);
 
 /*
