@@ -1,18 +1,16 @@
 /* schedule: parses the crontab-style schedule file, matches entries and computes next fire times. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "dosnap/schedule.h"
 #include "dosnap/tz.h"
+#include "dosnap/util.h"
 
 #define SECS_PER_DAY		86400
 #define MAX_DURATION		(400LL * SECS_PER_DAY)
@@ -1417,53 +1415,16 @@ out:
 int
 schedule_load(const char *path, struct schedule **ret, struct sched_diags *diags)
 {
-	struct stat st;
 	char *buf = NULL;
-	size_t got = 0;
-	int fd, r;
+	size_t len = 0;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		r = -EISDIR;
-		goto out;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size > SCHED_MAX_FILE_SIZE) {
-		r = -EFBIG;
-		goto out;
-	}
-	buf = malloc(SCHED_MAX_FILE_SIZE + 1);
-	if (buf == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + got, SCHED_MAX_FILE_SIZE + 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got > SCHED_MAX_FILE_SIZE) {
-			/* It grew after fstat, or it is not a regular file. */
-			r = -EFBIG;
-			goto out;
-		}
-	}
-	r = schedule_parse(buf, got, ret, diags);
-out:
+	/* A link is followed: Kubernetes mounts a ConfigMap's files as links. */
+	r = read_file_opt(path, SCHED_MAX_FILE_SIZE, READ_FILE_FOLLOW, &buf, &len);
+	if (r < 0)
+		return r;
+	r = schedule_parse(buf, len, ret, diags);
 	free(buf);
-	close(fd);
 	return r;
 }
 

@@ -1,16 +1,15 @@
 /* tz: reads TZif zone files and POSIX TZ rules into offset tables, and handles RFC 3339 times. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dosnap/tz.h"
+#include "dosnap/util.h"
 
 /* A zone file bigger than this is not a zone file; the largest in tzdata is ~4 KiB. */
 #define TZ_MAX_FILE		(256 * 1024)
@@ -609,61 +608,25 @@ tz_parse(struct tz *z, const unsigned char *buf, size_t len)
 	return 0;
 }
 
-/* Read at most TZ_MAX_FILE bytes of the regular file PATH into a new buffer. */
+/* Read the regular file PATH, of less than TZ_MAX_FILE bytes, into a new buffer. */
 static int
 read_file(const char *path, unsigned char **ret, size_t *ret_len)
 {
-	struct stat st;
-	unsigned char *buf;
-	size_t got = 0;
-	int fd, r;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOTDIR ? -ENOENT : -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		/* "America" is a directory, not a zone. */
-		r = -ENOENT;
-		goto out;
-	}
-	if (st.st_size > TZ_MAX_FILE) {
-		r = -EBADMSG;
-		goto out;
-	}
-	buf = malloc(TZ_MAX_FILE);
-	if (buf == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + got, TZ_MAX_FILE - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			free(buf);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got == TZ_MAX_FILE) {
-			free(buf);
-			r = -EBADMSG;
-			goto out;
-		}
-	}
-	*ret = buf;
-	*ret_len = got;
-	r = 0;
-out:
-	close(fd);
-	return r;
+	/* Zone files are often links (UTC -> Etc/UTC, /etc/localtime). */
+	r = read_file_opt(path, TZ_MAX_FILE - 1, READ_FILE_FOLLOW, &buf, &len);
+	if (r == -ENOTDIR || r == -EISDIR || r == -EINVAL)
+		return -ENOENT;	/* "America" is a directory, not a zone */
+	if (r == -EFBIG)
+		return -EBADMSG;
+	if (r < 0)
+		return r;
+	*ret = (unsigned char *)buf;
+	*ret_len = len;
+	return 0;
 }
 
 static int

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dosnap/schedule.h"
 #include "dosnap/tz.h"
@@ -607,6 +609,20 @@ START_TEST(test_load)
 	ck_assert_int_eq(schedule_load(missing, &s, &d), -ENOENT);
 	ck_assert_int_eq(schedule_load(dir, &s, &d), -EISDIR);
 	ck_assert_uint_eq(d.n_total, 0);
+	/* A FIFO is refused at once instead of waiting for a writer; a link is followed. */
+	snprintf(missing, sizeof(missing), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(missing, 0600), 0);
+	alarm(10);
+	ck_assert_int_eq(schedule_load(missing, &s, &d), -EINVAL);
+	alarm(0);
+	ck_assert_uint_eq(d.n_total, 0);
+	path = tu_write(dir, "real", "CRON_TZ=UTC\n@daily tag:web\n");
+	snprintf(missing, sizeof(missing), "%s/link", dir);
+	ck_assert_int_eq(symlink(path, missing), 0);
+	ck_assert_int_eq(schedule_load(missing, &s, &d), 0);
+	ck_assert_uint_eq(s->n_entries, 1);
+	schedule_free(s);
+	free(path);
 	tu_rmtree(dir);
 	free(dir);
 }

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dosnap/tz.h"
 #include "testutil.h"
@@ -512,6 +514,16 @@ START_TEST(test_oversized_file)
 	free(path);
 	path = tu_write(dir, "Empty", "");
 	ck_assert_int_eq(tz_load("Empty", &z), -EBADMSG);
+	ck_assert_ptr_null(z);
+	free(path);
+	/* A FIFO is no zone, and opening it must not wait for a writer. */
+	path = malloc(strlen(dir) + 8);
+	ck_assert_ptr_nonnull(path);
+	sprintf(path, "%s/Fifo", dir);
+	ck_assert_int_eq(mkfifo(path, 0644), 0);
+	alarm(10);
+	ck_assert_int_eq(tz_load("Fifo", &z), -ENOENT);
+	alarm(0);
 	ck_assert_ptr_null(z);
 	free(path);
 	free(big);
