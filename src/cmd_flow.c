@@ -719,7 +719,7 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	int c, r, ret;
 
 	ce.len = (size_t)snprintf(ce.line, sizeof(ce.line), "* * * * *");
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt(cmd, argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		key = NULL;
 		switch (c) {
 		case OPT_KEEP:
@@ -917,7 +917,7 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 	size_t i, j, shown = 0;
 	int c, r, ret;
 
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt("list", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		if (c == OPT_JSON) {
 			ctx->json = true;
 			continue;
@@ -1076,7 +1076,7 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 	size_t i, n = 0;
 	int c, r, ret = EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt("status", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		r = cli_common_option(ctx, c, optarg);
 		if (r > 1)
 			return r;

@@ -307,7 +307,7 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	int c, r, ret = EXIT_OK, lock = -1;
 
 	state_init(&st);
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt("run", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		r = cmd_flow_option(ctx, "run", c, optarg);
 		if (r > 1)
 			return r;

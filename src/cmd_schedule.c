@@ -151,7 +151,7 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 	size_t i;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt("check", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		r = cli_common_option(ctx, c, optarg);
 		if (r > 1)
 			return r;
@@ -318,7 +318,7 @@ cmd_next(struct cli_ctx *ctx, int argc, char **argv)
 	bool from_set = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS "n:", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("next", argc, argv, CLI_CMD_SHORTOPTS "n:", longopts)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			ctx->json = true;

@@ -325,6 +325,66 @@ START_TEST(test_help_and_version)
 }
 END_TEST
 
+/*
+ * No option may be abbreviated: getopt_long took "--tok" and "--token" for
+ * --token-file, with the token as the file name, and printed it.  --token is
+ * refused with the safe ways to pass a token, and no value is ever echoed.
+ */
+#define SECRET "dop_v1_5eC12e7deadbeef0123456789abcdef0123456789abcdef0123456789ab"
+
+static const struct abbrev_row {
+	const char *argv[6];
+	int status;
+	const char *err_has;
+} abbrev_rows[] = {
+	{ { "list", "--token", SECRET, NULL }, 64, "--token-file FILE" },
+	{ { "list", "--tok=" SECRET, NULL }, 64, "--token-file FILE" },
+	{ { "list", "--token=" SECRET, NULL }, 64, "process list" },
+	{ { "--token", SECRET, "list", NULL }, 64, "--token-file FILE" },
+	{ { "snapshot", "--toke", SECRET, "123", NULL }, 64, "--token-file FILE" },
+	{ { "list", "--token-f", "/nonexistent", NULL }, 64, "did you mean '--token-file'?" },
+	{ { "check", "--sched", "/nonexistent", NULL }, 64, "not abbreviated" },
+	{ { "--vers", NULL }, 64, "did you mean '--version'?" },
+	{ { "run", "--dry", NULL }, 64, "did you mean '--dry-run'?" },
+	{ { "check", "--bogus=" SECRET, NULL }, 64, "unknown option '--bogus'" },
+	{ { "list", "--token-file", SECRET, NULL }, 78, "looks like a token" },
+};
+
+START_TEST(test_no_abbreviations)
+{
+	const struct abbrev_row *row = &abbrev_rows[_i];
+	const char *env[] = { "DOSNAP_API_URL=http://127.0.0.1:9", NULL };
+	struct tu_result res;
+
+	tu_run_dosnap(row->argv, env, &res);
+	ck_assert_msg(res.status == row->status, "row %d: exit %d: %s", _i, res.status, res.err);
+	ck_assert_msg(strstr(res.err, row->err_has) != NULL, "row %d: no '%s' in: %s", _i,
+	    row->err_has, res.err);
+	/* Not the token, nor any part of it past its well-known prefix. */
+	ck_assert_msg(strstr(res.err, "5eC12e7") == NULL && strstr(res.out, "5eC12e7") == NULL,
+	    "row %d echoes the token: %s", _i, res.err);
+	tu_result_release(&res);
+}
+END_TEST
+
+/* The full names still work, before and after the command. */
+START_TEST(test_full_option_names)
+{
+	struct fixture f;
+	struct tu_result res;
+	const char *argv[] = { "--schedule", NULL, "check", "--now=2026-11-26T00:00:00Z",
+		"--log-format", "text", NULL };
+
+	fixture_init(&f, GOOD_SCHEDULE);
+	argv[1] = f.schedule;
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	ck_assert_ptr_nonnull(strstr(res.out, "3 entries, valid"));
+	tu_result_release(&res);
+	fixture_release(&f);
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -343,6 +403,9 @@ cli_suite(void)
 	tcase_add_test(tc, test_damaged_state_moved_aside);
 	tcase_add_test(tc, test_state_dir_group_writable);
 	tcase_add_test(tc, test_help_and_version);
+	tcase_add_loop_test(tc, test_no_abbreviations, 0,
+	    (int)(sizeof(abbrev_rows) / sizeof(abbrev_rows[0])));
+	tcase_add_test(tc, test_full_option_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
