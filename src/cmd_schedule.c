@@ -16,10 +16,43 @@
 
 #define NEXT_MAX_COUNT	10000
 
+/* The most of a schedule line a diagnostic echoes: a window around the column. */
+#define ECHO_MAX	100
+
+/*
+ * Echo the line T with a caret under column COL.  A line longer than
+ * ECHO_MAX is cut to a window around the column, with "..." where it was
+ * cut; bytes a terminal would act on are shown as '?'.  Tabs are kept, in
+ * the caret's indentation too, so the caret lines up on any tab width.
+ */
+static void
+echo_line(const char *t, unsigned col)
+{
+	size_t len = strlen(t), start = 0, end = len, i;
+
+	if (len > ECHO_MAX) {
+		if (col > ECHO_MAX / 2)
+			start = col - 1 - ECHO_MAX / 2;
+		if (start + ECHO_MAX > len)
+			start = len - ECHO_MAX;
+		end = start + ECHO_MAX;
+	}
+	fputs(start > 0 ? "  ..." : "  ", stderr);
+	for (i = start; i < end; i++) {
+		unsigned char ch = (unsigned char)t[i];
+
+		fputc(ch == '\t' || (ch >= 0x20 && ch != 0x7f) ? ch : '?', stderr);
+	}
+	fputs(end < len ? "...\n" : "\n", stderr);
+	fputs(start > 0 ? "     " : "  ", stderr);
+	for (i = start; i + 1 < col && i < end; i++)
+		fputc(t[i] == '\t' ? '\t' : ' ', stderr);
+	fputs("^\n", stderr);
+}
+
 /*
  * Print diagnostics like a compiler: "FILE:LINE:COL: error: MESSAGE", the
- * line, and a caret under the column.  Tabs in the line are kept in the
- * caret's indentation so that the caret lines up on any tab width.
+ * line, and a caret under the column; warnings the same way.
  */
 void
 cmd_print_diags(const char *file, const struct sched_diags *d)
@@ -28,27 +61,23 @@ cmd_print_diags(const char *file, const struct sched_diags *d)
 
 	for (i = 0; i < d->n; i++) {
 		const struct sched_diag *g = &d->items[i];
+		const char *kind = g->warning ? "warning" : "error";
 
 		if (g->line == 0)
-			fprintf(stderr, "%s: error: %s\n", file, g->message);
+			fprintf(stderr, "%s: %s: %s\n", file, kind, g->message);
 		else if (g->col == 0)
-			fprintf(stderr, "%s:%u: error: %s\n", file, g->line, g->message);
+			fprintf(stderr, "%s:%u: %s: %s\n", file, g->line, kind, g->message);
 		else
-			fprintf(stderr, "%s:%u:%u: error: %s\n", file, g->line, g->col, g->message);
-		if (g->line_text != NULL && g->col > 0) {
-			const char *t = g->line_text;
-			unsigned c;
-
-			fprintf(stderr, "  %s\n  ", t);
-			for (c = 1; c < g->col && t[c - 1] != '\0'; c++)
-				fputc(t[c - 1] == '\t' ? '\t' : ' ', stderr);
-			fputs("^\n", stderr);
-		}
+			fprintf(stderr, "%s:%u:%u: %s: %s\n", file, g->line, g->col, kind,
+			    g->message);
+		if (g->line_text != NULL && g->col > 0)
+			echo_line(g->line_text, g->col);
 		if (g->hint != NULL)
 			fprintf(stderr, "  hint: %s\n", g->hint);
 	}
-	if (d->n_total > d->n)
-		fprintf(stderr, "%s: %zu more errors not shown\n", file, d->n_total - d->n);
+	if (d->n_total + d->n_warnings > d->n)
+		fprintf(stderr, "%s: %zu more not shown\n", file,
+		    d->n_total + d->n_warnings - d->n);
 	if (d->n_total > 0)
 		fprintf(stderr, "%s: %zu error%s; nothing was run\n", file, d->n_total,
 		    d->n_total == 1 ? "" : "s");
@@ -66,6 +95,8 @@ cmd_load_schedule(const struct cli_ctx *ctx, struct schedule **ret)
 		sched_diags_release(&diags);
 		return EXIT_CONFIG;
 	}
+	if (r == 0 && diags.n > 0)
+		cmd_print_diags(ctx->schedule_path, &diags);	/* warnings */
 	sched_diags_release(&diags);
 	if (r == -ENOENT) {
 		log_error("cannot read schedule file '%s': no such file; "
@@ -74,7 +105,8 @@ cmd_load_schedule(const struct cli_ctx *ctx, struct schedule **ret)
 		return EXIT_NOINPUT;
 	}
 	if (r == -EINVAL || r == -EISDIR) {
-		log_error("cannot read schedule file '%s': not a regular file", ctx->schedule_path);
+		log_error("cannot read schedule file '%s': not a regular file (a %s)",
+		    ctx->schedule_path, r == -EISDIR ? "directory" : "FIFO, socket or device");
 		return EXIT_NOINPUT;
 	}
 	if (r == -EFBIG) {

@@ -108,23 +108,35 @@ diag_add(struct parser *p, unsigned col, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
-diag_add(struct parser *p, unsigned col, const char *hint, const char *fmt, ...)
+diag_vadd(struct parser *p, bool warning, unsigned col, const char *hint, const char *fmt,
+    va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void
+diag_vadd(struct parser *p, bool warning, unsigned col, const char *hint, const char *fmt,
+    va_list ap)
 {
 	struct sched_diags *ds = p->diags;
 	struct sched_diag d = { 0 }, *items;
 	char msg[MAX_MSG];
-	va_list ap;
+	size_t i;
 
-	p->n_problems++;
+	if (!warning)
+		p->n_problems++;
 	if (ds == NULL)
 		return;
-	ds->n_total++;
+	if (warning)
+		ds->n_warnings++;
+	else
+		ds->n_total++;
 	if (ds->n >= SCHED_MAX_DIAGS)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	/* Quoted text comes from the file: nothing in it may steer a terminal. */
+	for (i = 0; msg[i] != '\0'; i++)
+		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+			msg[i] = '?';
 	/* Fill the entry first, then append it whole: the list never holds a half-made one. */
+	d.warning = warning;
 	d.line = p->line;
 	d.col = col;
 	d.message = strdup(msg);
@@ -144,6 +156,31 @@ diag_add(struct parser *p, unsigned col, const char *hint, const char *fmt, ...)
 	}
 	ds->items = items;
 	items[ds->n++] = d;
+}
+
+static void
+diag_add(struct parser *p, unsigned col, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vadd(p, false, col, hint, fmt, ap);
+	va_end(ap);
+}
+
+/* A warning about line P->line as a whole: the schedule is still used. */
+static void
+diag_warn(struct parser *p, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+diag_warn(struct parser *p, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vadd(p, true, 0, hint, fmt, ap);
+	va_end(ap);
 }
 
 static void
@@ -245,6 +282,25 @@ tok_prefix(const struct tok *t, const char *prefix)
 	size_t n = strlen(prefix);
 
 	return t->len >= n && memcmp(t->s, prefix, n) == 0;
+}
+
+/*
+ * The character at S (AVAIL bytes left) as a message shows it: 'x', or a
+ * name for what an editor does not show (a byte order mark, a byte that is
+ * not printable ASCII).  BUF holds at least 48 bytes.
+ */
+static const char *
+describe_char(const char *s, size_t avail, char *buf, size_t size)
+{
+	unsigned char c = (unsigned char)s[0];
+
+	if (avail >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		snprintf(buf, size, "UTF-8 byte order mark (U+FEFF)");
+	else if (c >= 0x20 && c < 0x7f)
+		snprintf(buf, size, "'%c'", c);
+	else
+		snprintf(buf, size, "byte 0x%02X", c);
+	return buf;
 }
 
 /*
@@ -355,7 +411,8 @@ parse_value(struct parser *p, const struct field_def *f, const struct tok *t, si
 			const char *h = NULL;
 
 			if (f == &fields[F_WDAY] && n >= 3)
-				h = "if this is a droplet id, a time field is missing: an entry starts with 5";
+				h = "if this is a droplet id, a time field is missing: an entry starts "
+				    "with 5 time fields (minute hour day-of-month month day-of-week)";
 			diag_add(p, col, h, "%s %.*s is out of range %u-%u", f->name,
 			    (int)(n > MAX_QUOTE ? MAX_QUOTE : n), s, f->min, f->max);
 			return -EINVAL;
@@ -404,7 +461,8 @@ parse_value(struct parser *p, const struct field_def *f, const struct tok *t, si
 	if (avail == 0)
 		diag_add(p, col, NULL, "missing value at the end of the %s field", f->name);
 	else
-		diag_add(p, col, NULL, "unexpected '%c' in the %s field", isprint((unsigned char)s[0]) ? s[0] : '?', f->name);
+		diag_add(p, col, NULL, "unexpected %s in the %s field",
+		    describe_char(s, avail, hint, sizeof(hint)), f->name);
 	return -EINVAL;
 }
 
@@ -510,8 +568,10 @@ parse_field(struct parser *p, enum field_id fid, const struct tok *t, uint64_t *
 		if (pos == t->len)
 			break;
 		if (t->s[pos] != ',') {
-			diag_add(p, t->col + (unsigned)pos, NULL, "unexpected '%c' in the %s field",
-			    isprint((unsigned char)t->s[pos]) ? t->s[pos] : '?', f->name);
+			char what[48];
+
+			diag_add(p, t->col + (unsigned)pos, NULL, "unexpected %s in the %s field",
+			    describe_char(t->s + pos, t->len - pos, what, sizeof(what)), f->name);
 			return -EINVAL;
 		}
 		pos++;
@@ -583,16 +643,20 @@ tokenize(const char *s, size_t len, struct tok *toks, size_t max)
 /*
  * Grammar:
  *	time := "@" nickname | minute hour day-of-month month day-of-week
- * Parses the time part of TOKS into E; stores how many tokens it used.
+ * Parses the time part of TOKS into E; stores how many tokens it used (also
+ * on an error in a field, so that the rest of the line is still checked;
+ * 0 when the time part cannot be told apart from the rest).  Every field
+ * is checked, so each wrong one is reported.
  */
 static int
 parse_time(struct parser *p, const struct tok *toks, size_t ntoks, struct sched_entry *e,
     size_t *used)
 {
 	uint64_t b[5];
-	bool star[5];
+	bool star[5], bad = false;
 	size_t i, k;
 
+	*used = 0;
 	if (ntoks > 0 && toks[0].s[0] == '@') {
 		const char *name = toks[0].s + 1;
 		size_t n = toks[0].len - 1;
@@ -638,6 +702,7 @@ parse_time(struct parser *p, const struct tok *toks, size_t ntoks, struct sched_
 		}
 		diag_add(p, toks[0].col, hint, "unknown nickname '%.*s'",
 		    (int)(toks[0].len > MAX_QUOTE ? MAX_QUOTE : toks[0].len), toks[0].s);
+		*used = 1;
 		return -EINVAL;
 	}
 	/* A target or an option among the first five tokens means a field is missing. */
@@ -651,9 +716,12 @@ parse_time(struct parser *p, const struct tok *toks, size_t ntoks, struct sched_
 		    "expected 5 time fields, found %zu", k);
 		return -EINVAL;
 	}
+	*used = 5;
 	for (k = 0; k < 5; k++)
 		if (parse_field(p, (enum field_id)k, &toks[k], &b[k], &star[k]) < 0)
-			return -EINVAL;
+			bad = true;
+	if (bad)
+		return -EINVAL;
 	set_time_fields(e, b, star);
 	if (!can_fire(e)) {
 		diag_add(p, toks[F_MDAY].col,
@@ -665,7 +733,6 @@ parse_time(struct parser *p, const struct tok *toks, size_t ntoks, struct sched_
 		    toks[F_MDAY].s);
 		return -EINVAL;
 	}
-	*used = 5;
 	return 0;
 }
 
@@ -684,7 +751,7 @@ is_name_char(char c)
 /*
  * Grammar:
  *	target := id | "tag:" tag | "name:" droplet-name
- *	id     := digit+			(1 .. 2^64-1)
+ *	id     := digit+			(1 .. 2^63-1, as the API's ids are)
  *	tag    := [A-Za-z0-9:_-]{1,255}
  *	droplet-name := [A-Za-z0-9._-]{1,255}
  */
@@ -699,10 +766,13 @@ parse_target(struct parser *p, const struct tok *t, struct sched_target *ret)
 
 	memset(&tg, 0, sizeof(tg));
 	if (isdigit((unsigned char)t->s[0])) {
-		int r = parse_number(t->s, t->len, UINT64_MAX, &tg.id);
+		int r = parse_number(t->s, t->len, INT64_MAX, &tg.id);
 
 		if (r == -ERANGE) {
-			diag_add(p, t->col, NULL, "droplet id '%.*s' is out of range",
+			diag_add(p, t->col,
+			    "droplet ids are at most 9223372036854775807 (2^63-1); copy the id "
+			    "from 'dosnap list' or the control panel",
+			    "droplet id '%.*s' is out of range",
 			    (int)(t->len > MAX_QUOTE ? MAX_QUOTE : t->len), t->s);
 			return -EINVAL;
 		}
@@ -1059,19 +1129,22 @@ entry_set_text(struct sched_entry *e, const char *s, size_t len)
 /*
  * Grammar:
  *	entry := time target+ option*
- * Parses the tokens of one line into *E, whose zone is already set.
+ * Parses the tokens of one line into *E, whose zone is already set.  Every
+ * mistake in the line is reported, not only the first; -EINVAL if any.
  */
 static int
 parse_entry(struct parser *p, const struct tok *toks, size_t ntoks, struct sched_entry *e)
 {
 	size_t used, i, ntargets = 0;
 	unsigned seen = 0;
+	bool bad;
 	int r;
 
 	opts_init(&e->opts);
 	r = parse_time(p, toks, ntoks, e, &used);
-	if (r < 0)
+	if (r < 0 && used == 0)
 		return r;
+	bad = r < 0;
 	if (used == 5 && used < ntoks && !tok_has(&toks[used], '=') &&
 	    !tok_prefix(&toks[used], "tag:") && !tok_prefix(&toks[used], "name:") &&
 	    (tok_has(&toks[used], '*') || tok_has(&toks[used], '/') || tok_has(&toks[used], ','))) {
@@ -1079,44 +1152,68 @@ parse_entry(struct parser *p, const struct tok *toks, size_t ntoks, struct sched
 		    "too many time fields: an entry has 5 (minute hour day-of-month month day-of-week)");
 		return -EINVAL;
 	}
+	/* "tag:web # nightly": a comment after an entry would be read as targets. */
+	for (i = used; i < ntoks; i++) {
+		if (toks[i].s[0] == '#') {
+			diag_add(p, toks[i].col, "move the comment to a line of its own, above the entry",
+			    "'#' starts a comment only at the start of a line; here it would be "
+			    "read as %s", i == used || !tok_has(&toks[i - 1], '=') ? "a target" :
+			    "an option");
+			ntoks = i;
+			bad = true;
+			break;
+		}
+	}
 	for (i = used; i < ntoks && !tok_has(&toks[i], '='); i++)
 		ntargets++;
-	if (ntargets == 0) {
+	/*
+	 * With a wrong time field, a missing target is most likely the one
+	 * taken for a field ("0 3 * * 123456"): that error says enough.
+	 */
+	if (ntargets == 0 && r == 0) {
 		unsigned col = i < ntoks ? toks[i].col :
 		    toks[ntoks - 1].col + (unsigned)toks[ntoks - 1].len;
 
 		diag_add(p, col, "a target is a droplet id, tag:NAME or name:DROPLET-NAME",
 		    "no targets: an entry needs at least one droplet to snapshot");
-		return -EINVAL;
+		bad = true;
 	}
 	if (ntargets > SCHED_MAX_TARGETS) {
 		diag_add(p, toks[used + SCHED_MAX_TARGETS].col, "split the entry, or use a tag",
 		    "more than %d targets in one entry", SCHED_MAX_TARGETS);
 		return -EINVAL;
 	}
-	e->targets = calloc(ntargets, sizeof(*e->targets));
-	if (e->targets == NULL) {
-		p->oom = true;
-		return -ENOMEM;
+	if (ntargets > 0) {
+		e->targets = calloc(ntargets, sizeof(*e->targets));
+		if (e->targets == NULL) {
+			p->oom = true;
+			return -ENOMEM;
+		}
 	}
 	for (i = used; i < used + ntargets; i++) {
 		r = parse_target(p, &toks[i], &e->targets[e->n_targets]);
-		if (r < 0)
+		if (r == -ENOMEM)
 			return r;
-		e->n_targets++;
+		if (r < 0)
+			bad = true;
+		else
+			e->n_targets++;
 	}
 	for (; i < ntoks; i++) {
 		if (!tok_has(&toks[i], '=')) {
 			diag_add(p, toks[i].col, "put the targets before the options",
 			    "target '%.*s' after options",
 			    (int)(toks[i].len > MAX_QUOTE ? MAX_QUOTE : toks[i].len), toks[i].s);
-			return -EINVAL;
+			bad = true;
+			continue;
 		}
 		r = parse_option(p, &toks[i], &e->opts, &seen);
-		if (r < 0)
+		if (r == -ENOMEM)
 			return r;
+		if (r < 0)
+			bad = true;
 	}
-	return 0;
+	return bad ? -EINVAL : 0;
 }
 
 int
@@ -1345,6 +1442,66 @@ parse_line(struct parser *p, struct schedule *s, const char *line, size_t len,
 	s->entries[s->n_entries++] = e;
 }
 
+struct entry_key {
+	uint64_t id;
+	size_t index;
+};
+
+static int
+entry_key_cmp(const void *a, const void *b)
+{
+	const struct entry_key *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * Warn about entries that repeat an earlier one word for word (in the same
+ * zone): both would run at every fire time, and they share one line of
+ * state.  Sorting keeps this O(n log n) for 10,000 entries.
+ */
+static int
+warn_repeats(struct parser *p, const struct schedule *s)
+{
+	struct entry_key *keys;
+	size_t *first_of, i, first = 0;
+
+	if (p->diags == NULL || s->n_entries < 2)
+		return 0;
+	keys = malloc(s->n_entries * sizeof(*keys));
+	first_of = malloc(s->n_entries * sizeof(*first_of));
+	if (keys == NULL || first_of == NULL) {
+		free(keys);
+		free(first_of);
+		return -ENOMEM;
+	}
+	for (i = 0; i < s->n_entries; i++) {
+		keys[i].id = s->entries[i].id;
+		keys[i].index = i;
+	}
+	qsort(keys, s->n_entries, sizeof(*keys), entry_key_cmp);
+	for (i = 0; i < s->n_entries; i++) {
+		if (i > 0 && keys[i].id != keys[i - 1].id)
+			first = i;
+		first_of[keys[i].index] = keys[first].index;
+	}
+	/* In line order, each repeat names the first line that has the entry. */
+	for (i = 0; i < s->n_entries; i++) {
+		if (first_of[i] == i)
+			continue;
+		p->line = s->entries[i].line;
+		p->line_text = NULL;
+		diag_warn(p, "delete one of them",
+		    "the same entry as line %u: both would run at each fire time",
+		    s->entries[first_of[i]].line);
+	}
+	free(keys);
+	free(first_of);
+	return p->oom ? -ENOMEM : 0;
+}
+
 int
 schedule_parse(const char *text, size_t len, struct schedule **ret, struct sched_diags *diags)
 {
@@ -1361,6 +1518,11 @@ schedule_parse(const char *text, size_t len, struct schedule **ret, struct sched
 	if (len > SCHED_MAX_FILE_SIZE) {
 		diag_add(&p, 0, NULL, "schedule is larger than %d bytes", SCHED_MAX_FILE_SIZE);
 		return p.oom ? -ENOMEM : -EINVAL;
+	}
+	/* A byte order mark some editors write at the start means nothing here. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		text += 3;
+		len -= 3;
 	}
 	s = calloc(1, sizeof(*s));
 	toks = malloc(MAX_TOKENS * sizeof(*toks));
@@ -1402,6 +1564,10 @@ schedule_parse(const char *text, size_t len, struct schedule **ret, struct sched
 	}
 	if (p.n_problems != 0) {
 		r = -EINVAL;
+		goto out;
+	}
+	if (warn_repeats(&p, s) < 0) {
+		r = -ENOMEM;
 		goto out;
 	}
 	*ret = s;

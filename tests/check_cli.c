@@ -385,6 +385,69 @@ START_TEST(test_full_option_names)
 }
 END_TEST
 
+/*
+ * What `check` echoes of a line is cut to a window around the column: a line
+ * over the limit used to come back whole, with a caret line as long.  Bytes
+ * from the file that a terminal would act on never reach it.
+ */
+START_TEST(test_check_echo_cut)
+{
+	struct fixture f;
+	struct tu_result res;
+	const char *argv[] = { "check", "-f", NULL, NULL };
+	char *text, *line, *p;
+	size_t longest = 0;
+
+	text = malloc(6000);
+	ck_assert_ptr_nonnull(text);
+	p = text + sprintf(text, "CRON_TZ=UTC\n0 4 * * * tag:");
+	memset(p, 'a', 5000);
+	p += 5000;
+	p += sprintf(p, "\n0 4 * * * tag:web keep=\033[2J\033]0;pwned\007\n");
+	fixture_init(&f, text);
+	argv[2] = f.schedule;
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_int_eq(res.status, 78);
+	ck_assert_ptr_nonnull(strstr(res.err, ":2:4097: error: line is longer than 4096 bytes"));
+	ck_assert_ptr_nonnull(strstr(res.err, "  ...aaaa"));
+	for (line = res.err; *line != '\0';) {
+		size_t n = strcspn(line, "\n");
+
+		if (n > longest)
+			longest = n;
+		line += n + (line[n] == '\n');
+	}
+	ck_assert_msg(longest < 300, "a line of %zu bytes in:\n%.2000s", longest, res.err);
+	ck_assert_ptr_nonnull(strstr(res.err, ":3:19: error: keep must be"));
+	ck_assert_msg(strchr(res.err, '\033') == NULL && strchr(res.err, '\007') == NULL,
+	    "control bytes on stderr:\n%s", res.err);
+	tu_result_release(&res);
+	fixture_release(&f);
+	free(text);
+}
+END_TEST
+
+/* A repeated entry is a warning: the schedule stays valid, and `check` says where. */
+START_TEST(test_check_repeated_entry)
+{
+	struct fixture f;
+	struct tu_result res;
+	const char *argv[] = { "check", "-f", NULL, "--now", "2026-11-26T00:00:00Z", NULL };
+	char want[512];
+
+	fixture_init(&f, "CRON_TZ=UTC\n30 3 * * * 123 keep=4\n30 3 * * *  123  keep=4\n");
+	argv[2] = f.schedule;
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	ck_assert_ptr_nonnull(strstr(res.out, "2 entries, valid"));
+	snprintf(want, sizeof(want), "%s:3: warning: the same entry as line 2", f.schedule);
+	ck_assert_msg(strstr(res.err, want) != NULL, "no '%s' in:\n%s", want, res.err);
+	ck_assert_ptr_null(strstr(res.err, "error"));
+	tu_result_release(&res);
+	fixture_release(&f);
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -406,6 +469,8 @@ cli_suite(void)
 	tcase_add_loop_test(tc, test_no_abbreviations, 0,
 	    (int)(sizeof(abbrev_rows) / sizeof(abbrev_rows[0])));
 	tcase_add_test(tc, test_full_option_names);
+	tcase_add_test(tc, test_check_echo_cut);
+	tcase_add_test(tc, test_check_repeated_entry);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -85,21 +85,24 @@ struct sched_diag {
 	char *message;			/* "unknown day-of-week name 'friday'" */
 	char *hint;			/* "did you mean 'fri'?", or NULL */
 	char *line_text;		/* the offending line, or NULL */
+	bool warning;			/* a warning: the schedule is still used */
 };
 
 struct sched_diags {
-	struct sched_diag *items;
+	struct sched_diag *items;	/* errors and warnings, in the order found */
 	size_t n;			/* kept, at most SCHED_MAX_DIAGS */
-	size_t n_total;			/* found, including dropped ones */
+	size_t n_total;			/* errors found, including dropped ones */
+	size_t n_warnings;		/* warnings found, including dropped ones */
 };
 
 /*
  * Parse schedule TEXT of LEN bytes (need not be NUL-terminated).  Every
  * problem is appended to *diags (which the caller initialised to zeros and
- * releases with sched_diags_release), not only the first.  On success
- * (no diagnostics) *ret owns the schedule and 0 is returned.  With any
- * diagnostic, returns -EINVAL and leaves *ret untouched.  -ENOMEM on
- * allocation failure.
+ * releases with sched_diags_release), not only the first, and every one in
+ * a line.  A UTF-8 byte order mark at the start is skipped.  On success (no
+ * errors) *ret owns the schedule and 0 is returned; *diags may then hold
+ * warnings (an entry repeated word for word).  With any error, returns
+ * -EINVAL and leaves *ret untouched.  -ENOMEM on allocation failure.
  */
 int	schedule_parse(const char *text, size_t len, struct schedule **ret,
 	    struct sched_diags *diags);
