@@ -243,7 +243,12 @@ next_expr(const char *expr, const char *zone, int64_t from, long count)
 
 	r = tz_load(zone, &z);
 	if (r < 0) {
-		if (r == -ENOENT || r == -EINVAL)
+		char near[256];
+
+		if ((r == -ENOENT || r == -EINVAL) && zone != NULL &&
+		    tz_suggest(zone, near, sizeof(near)) == 0)
+			log_error("unknown time zone '%s'; did you mean '%s'?", zone, near);
+		else if (r == -ENOENT || r == -EINVAL)
 			log_error("unknown time zone '%s'; zones are named like Europe/Berlin "
 			    "(see /usr/share/zoneinfo)", zone != NULL ? zone : "(local)");
 		else

@@ -204,40 +204,6 @@ sched_diags_release(struct sched_diags *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* Optimal string alignment distance of two short lower-case strings; large for long ones. */
-static unsigned
-edit_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-	unsigned dp[33][33];
-	size_t i, j;
-
-	if (la > 32 || lb > 32)
-		return 99;
-	for (i = 0; i <= la; i++)
-		dp[i][0] = (unsigned)i;
-	for (j = 0; j <= lb; j++)
-		dp[0][j] = (unsigned)j;
-	for (i = 1; i <= la; i++) {
-		for (j = 1; j <= lb; j++) {
-			unsigned cost = tolower((unsigned char)a[i - 1]) !=
-			    tolower((unsigned char)b[j - 1]);
-			unsigned v = dp[i - 1][j] + 1;
-
-			if (dp[i][j - 1] + 1 < v)
-				v = dp[i][j - 1] + 1;
-			if (dp[i - 1][j - 1] + cost < v)
-				v = dp[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 &&
-			    tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
-			    tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) &&
-			    dp[i - 2][j - 2] + 1 < v)
-				v = dp[i - 2][j - 2] + 1;
-			dp[i][j] = v;
-		}
-	}
-	return dp[la][lb];
-}
-
 /* The known word nearest to S within MAXDIST edits, or NULL. */
 static const char *
 nearest(const char *s, size_t len, const char *const *words, size_t nwords, unsigned maxdist)
@@ -247,7 +213,7 @@ nearest(const char *s, size_t len, const char *const *words, size_t nwords, unsi
 	size_t i;
 
 	for (i = 0; i < nwords; i++) {
-		unsigned d = edit_distance(s, len, words[i], strlen(words[i]));
+		unsigned d = str_distance(s, len, words[i], strlen(words[i]));
 
 		if (d < bestd) {
 			bestd = d;
@@ -1365,8 +1331,14 @@ parse_setting(struct parser *p, struct schedule *s, const char *line, size_t len
 		diag_add(p, (unsigned)vs + 1, NULL, "time zone file for '%.*s' is not valid TZif data",
 		    MAX_QUOTE, name);
 	} else if (r < 0) {
-		diag_add(p, (unsigned)vs + 1, "zone names are those under /usr/share/zoneinfo, like 'Europe/Berlin'",
-		    "unknown time zone '%.*s'", MAX_QUOTE, name);
+		char near[256], hint[MAX_MSG];
+
+		if (tz_suggest(name, near, sizeof(near)) == 0)
+			snprintf(hint, sizeof(hint), "did you mean '%s'?", near);
+		else
+			snprintf(hint, sizeof(hint),
+			    "zone names are those under /usr/share/zoneinfo, like 'Europe/Berlin'");
+		diag_add(p, (unsigned)vs + 1, hint, "unknown time zone '%.*s'", MAX_QUOTE, name);
 	}
 }
 

@@ -1,4 +1,5 @@
 /* tz: reads TZif zone files and POSIX TZ rules into offset tables, and handles RFC 3339 times. */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dosnap/tz.h"
@@ -760,6 +762,116 @@ tz_load(const char *name, struct tz **ret)
 	if (name == NULL)
 		return load_local(ret);
 	return load_named(name, ret);
+}
+
+/* --- "did you mean": the zone names nearest to a wrong one ---------------- */
+
+/* Bounds on the walk through the zone directory: tzdata has about 600 zones. */
+#define SUGGEST_MAX_FILES	5000
+#define SUGGEST_MAX_DEPTH	3
+
+struct suggest {
+	const char *want;		/* the name that was not found */
+	const char *want_last;		/* its part after the last '/' */
+	char best[TZ_MAX_NAME + 1];
+	unsigned best_score;		/* lower is better; UINT_MAX: none yet */
+	size_t files;
+};
+
+/* How near zone NAME is to what was asked for; UINT_MAX when not near. */
+static unsigned
+suggest_score(const struct suggest *sg, const char *name)
+{
+	const char *last = strrchr(name, '/');
+	size_t wl = strlen(sg->want), nl = strlen(name);
+	unsigned d;
+
+	last = last != NULL ? last + 1 : name;
+	d = str_distance(sg->want, wl, name, nl);
+	if (d == 0)
+		return 0;				/* "utc": only the case differs */
+	if (d <= 2 && d < wl / 2)
+		return 10 + d;				/* "Europe/Berln" */
+	if (sg->want_last == sg->want) {
+		/* A city alone: "Berlin", "tokyo", "New_Yrok". */
+		d = str_distance(sg->want, wl, last, strlen(last));
+		if (d == 0)
+			return 20;
+		if (d <= 1 && wl >= 5)
+			return 30 + d;
+	}
+	return UINT_MAX;
+}
+
+static void
+suggest_walk(struct suggest *sg, const char *dir, const char *prefix, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && sg->files < SUGGEST_MAX_FILES) {
+		char path[PATH_MAX], name[TZ_MAX_NAME + 1];
+		struct stat st;
+		unsigned score;
+		int n;
+
+		/* Zone names start with a capital; the rest is tzdata's bookkeeping. */
+		if (de->d_name[0] < 'A' || de->d_name[0] > 'Z' || strchr(de->d_name, '.') != NULL)
+			continue;
+		n = snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "/" : "",
+		    de->d_name);
+		if (n < 0 || (size_t)n >= sizeof(name))
+			continue;
+		n = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) < 0)
+			continue;
+		sg->files++;
+		if (S_ISDIR(st.st_mode)) {
+			if (depth + 1 < SUGGEST_MAX_DEPTH)
+				suggest_walk(sg, path, name, depth + 1);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		score = suggest_score(sg, name);
+		/* Ties go to the name that sorts first, whatever order readdir gives. */
+		if (score < sg->best_score || (score == sg->best_score && score != UINT_MAX &&
+		    strcmp(name, sg->best) < 0)) {
+			sg->best_score = score;
+			snprintf(sg->best, sizeof(sg->best), "%s", name);
+		}
+	}
+	closedir(d);
+}
+
+int
+tz_suggest(const char *name, char *buf, size_t size)
+{
+	struct suggest sg = { 0 };
+	const char *dir, *slash;
+
+	if (name == NULL || name[0] == '\0' || strlen(name) > STR_DISTANCE_MAX || size == 0)
+		return -ENOENT;
+	dir = getenv("TZDIR");
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/usr/share/zoneinfo";
+	sg.want = name;
+	slash = strrchr(name, '/');
+	sg.want_last = slash != NULL ? slash + 1 : name;
+	sg.best_score = UINT_MAX;
+	suggest_walk(&sg, dir, "", 0);
+	/* UTC needs no file (load_named), so it is always there to suggest. */
+	if (sg.best_score != 0 && str_distance(name, strlen(name), "UTC", 3) == 0) {
+		sg.best_score = 0;
+		snprintf(sg.best, sizeof(sg.best), "UTC");
+	}
+	if (sg.best_score == UINT_MAX || strcmp(sg.best, name) == 0)
+		return -ENOENT;
+	snprintf(buf, size, "%s", sg.best);
+	return 0;
 }
 
 const char *

@@ -1,4 +1,5 @@
 /* util: small helpers every module may use: bounded parsing, capped reads, atomic writes. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -50,6 +51,40 @@ str_printf(const char *fmt, ...)
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	return s;
+}
+
+unsigned
+str_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	/* Three rows of the table: the transposition looks two rows back. */
+	unsigned rows[3][STR_DISTANCE_MAX + 1], *p2, *p1, *cur;
+	size_t i, j;
+
+	if (la > STR_DISTANCE_MAX || lb > STR_DISTANCE_MAX)
+		return UINT_MAX;
+	/* Row k of the table is rows[k % 3]. */
+	for (j = 0; j <= lb; j++)
+		rows[0][j] = (unsigned)j;
+	for (i = 1; i <= la; i++) {
+		p2 = rows[(i + 1) % 3];
+		p1 = rows[(i + 2) % 3];
+		cur = rows[i % 3];
+		cur[0] = (unsigned)i;
+		for (j = 1; j <= lb; j++) {
+			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+			unsigned v = p1[j] + 1;
+
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (p1[j - 1] + (ca != cb) < v)
+				v = p1[j - 1] + (ca != cb);
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && p2[j - 2] + 1 < v)
+				v = p2[j - 2] + 1;
+			cur[j] = v;
+		}
+	}
+	return rows[la % 3][lb];
 }
 
 int64_t

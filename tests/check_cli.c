@@ -448,6 +448,19 @@ START_TEST(test_check_repeated_entry)
 }
 END_TEST
 
+/* A misspelt zone on the command line gets a "did you mean" too. */
+START_TEST(test_next_tz_suggest)
+{
+	struct tu_result res;
+	const char *argv[] = { "next", "--expr", "@daily", "--tz", "Europe/Berln", NULL };
+
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_int_eq(res.status, 64);
+	ck_assert_msg(strstr(res.err, "did you mean 'Europe/Berlin'?") != NULL, "%s", res.err);
+	tu_result_release(&res);
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -471,6 +484,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_full_option_names);
 	tcase_add_test(tc, test_check_echo_cut);
 	tcase_add_test(tc, test_check_repeated_entry);
+	tcase_add_test(tc, test_next_tz_suggest);
 	suite_add_tcase(s, tc);
 	return s;
 }

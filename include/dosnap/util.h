@@ -17,6 +17,14 @@ int	parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
 /* malloc'd printf; NULL on failure.  The caller frees. */
 char	*str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * The optimal string alignment distance (edits, adjacent swaps counting
+ * one) between A and B, of LA and LB bytes, ignoring ASCII case: for "did
+ * you mean".  UINT_MAX when either is longer than STR_DISTANCE_MAX.
+ */
+#define STR_DISTANCE_MAX	64
+unsigned str_distance(const char *a, size_t la, const char *b, size_t lb);
+
 /* Milliseconds on the monotonic clock: for waits and deadlines, never for dates. */
 int64_t	clock_mono_ms(void);
 
