@@ -24,6 +24,8 @@
 #define MAX_TOKENS		(SCHED_MAX_LINE / 2 + 1)
 /* sched_next looks this far ahead: 30 years of 366 days. */
 #define LOOKAHEAD		(30LL * 366 * SECS_PER_DAY)
+/* The largest clock change cronie treats as daylight saving time (cron.c, 3 * MINUTE_COUNT). */
+#define DST_MAX_JUMP		(3 * 3600)
 /* sched_next's input range: years 1 to about 9000, so the arithmetic cannot overflow. */
 #define NEXT_MIN		(-62135596800LL)
 #define NEXT_MAX		(221845392000LL)
@@ -1726,14 +1728,22 @@ sched_next(const struct sched_entry *e, int64_t after, int64_t *ret)
 	}
 	tz_segment_at(e->zone, from, &seg);
 	for (;;) {
-		int64_t o = seg.offset, lo, start, end;
+		int64_t o = seg.offset, lo, start, end, jump = o - seg.prev_offset;
 		bool transition = seg.start != INT64_MIN;
+		/*
+		 * To cronie a jump forward of 3 hours or more, or back by more
+		 * than 3 hours, is no daylight saving change but the clock
+		 * being set: it runs what matches the new time, nothing else.
+		 * (Pacific/Apia skipped 30 December 2011 whole.)
+		 */
+		bool dst_forward = transition && jump > 0 && jump < DST_MAX_JUMP;
+		bool dst_back = transition && jump < 0 && -jump <= DST_MAX_JUMP;
 
 		/*
 		 * Clocks jumped forward at seg.start: a fixed-time entry whose
 		 * time was skipped fires at the transition instant.
 		 */
-		if (e->fixed_time && transition && seg.start >= from && o > seg.prev_offset &&
+		if (e->fixed_time && dst_forward && seg.start >= from &&
 		    next_local(e, ceil_minute(seg.start + seg.prev_offset), seg.start + o - 1, &m)) {
 			*ret = seg.start;
 			return 0;
@@ -1744,8 +1754,7 @@ sched_next(const struct sched_entry *e, int64_t after, int64_t *ret)
 		 * Clocks fell back at seg.start: the wall times repeated now were
 		 * already seen, and a fixed-time entry fires in the first pass only.
 		 */
-		if (e->fixed_time && transition && o < seg.prev_offset &&
-		    start < seg.start + seg.prev_offset)
+		if (e->fixed_time && dst_back && start < seg.start + seg.prev_offset)
 			start = ceil_minute(seg.start + seg.prev_offset);
 		end = (seg.end < horizon ? seg.end - 1 : horizon) + o;
 		if (next_local(e, start, end, &m)) {

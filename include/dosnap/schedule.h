@@ -142,8 +142,11 @@ bool	sched_matches(const struct sched_entry *e, unsigned month, unsigned mday,
  * jump forward a fixed-time entry whose time falls in the gap fires once
  * at the first instant after it and a wildcard entry's times in the gap
  * are skipped; when clocks fall back a fixed-time entry fires once (first
- * pass) and a wildcard entry in both passes.  On success store it in *ret
- * and return 0; -ENOENT when the entry never fires (looks ahead 30 years).
+ * pass) and a wildcard entry in both passes.  As to cronie, a jump forward
+ * of 3 hours or more, or back by more than 3 hours, is the clock being set,
+ * not daylight saving time: no entry fires for the skipped times, and both
+ * kinds fire in both passes.  On success store it in *ret and return 0;
+ * -ENOENT when the entry never fires (looks ahead 30 years).
  */
 int	sched_next(const struct sched_entry *e, int64_t after, int64_t *ret);
 
