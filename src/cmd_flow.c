@@ -914,7 +914,7 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 	struct api_snapshot_list *snaps = NULL;
 	struct api_error err;
 	const struct sched_entry *en = NULL;
-	size_t i, j, shown = 0;
+	size_t i, j, shown = 0, unmatched = 0;
 	int c, r, ret;
 
 	while ((c = cli_getopt("list", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
@@ -956,6 +956,23 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 
 		log_error("cannot list snapshots: %s", api_error_format(&err, buf, sizeof(buf)));
 		ret = r == -EACCES ? EXIT_NOPERM : err.transient ? EXIT_TEMPFAIL : EXIT_UNAVAIL;
+		goto out;
+	}
+	/* As `snapshot` and `prune` do: a target that names no droplet is a failure. */
+	for (i = 0; en != NULL && i < en->n_targets; i++) {
+		const struct sched_target *t = &en->targets[i];
+		bool found = false;
+
+		for (j = 0; j < droplets->n && !found; j++)
+			found = target_matches(&droplets->items[j], t);
+		if (!found) {
+			log_error("%s%s matches no droplet", t->kind == SCHED_TARGET_TAG ? "tag:" :
+			    t->kind == SCHED_TARGET_NAME ? "name:" : "", t->value);
+			unmatched++;
+		}
+	}
+	if (en != NULL && unmatched == en->n_targets) {
+		ret = EXIT_UNAVAIL;
 		goto out;
 	}
 	if (ctx->json)
@@ -1009,7 +1026,7 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 		printf("%s]\n", shown ? "\n" : "");
 	else if (shown == 0)
 		printf("(no snapshots)\n");
-	ret = EXIT_OK;
+	ret = unmatched > 0 ? EXIT_UNAVAIL : EXIT_OK;
 out:
 	api_snapshot_list_free(snaps);
 	api_droplet_list_free(droplets);
@@ -1032,17 +1049,20 @@ status_usage(FILE *f)
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
 
-static void
+/* Each entry's last slot; returns the exit code of loading the schedule (said why). */
+static int
 status_entries(const struct cli_ctx *ctx, const char *dir)
 {
 	struct schedule *s = NULL;
 	struct state st;
 	char *path = NULL;
 	size_t i;
+	int ret;
 
 	state_init(&st);
-	if (cmd_load_schedule(ctx, &s) != EXIT_OK)
-		return;
+	ret = cmd_load_schedule(ctx, &s);
+	if (ret != EXIT_OK)
+		return ret;
 	if (state_path_for(dir, ctx->schedule_path, &path) == 0)
 		(void)state_load(path, &st, NULL);
 	printf("\nschedule %s, state %s\n", ctx->schedule_path, path != NULL ? path : "?");
@@ -1059,6 +1079,7 @@ status_entries(const struct cli_ctx *ctx, const char *dir)
 	state_release(&st);
 	free(path);
 	schedule_free(s);
+	return EXIT_OK;
 }
 
 int
@@ -1119,7 +1140,8 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 			printf("  (no API token: not asking the API where each flow stopped)\n");
 		}
 	}
-	status_entries(ctx, dir);
+	/* The journal is shown even then, but a schedule that cannot be read is a failure. */
+	ret = status_entries(ctx, dir);
 out:
 	free(res);
 	free(recs);

@@ -8,6 +8,7 @@
 
 #include "dosnap/state.h"
 #include "dosnap/util.h"
+#include "mockutil.h"
 #include "suites.h"
 #include "testutil.h"
 
@@ -461,6 +462,76 @@ START_TEST(test_next_tz_suggest)
 }
 END_TEST
 
+/*
+ * `list` with a target that names no droplet says so and exits 69, as
+ * `snapshot` and `prune` do, instead of "(no snapshots)" and 0.
+ */
+START_TEST(test_list_unmatched_target)
+{
+	struct mock_config cfg;
+	struct mock *m;
+	struct tu_result res;
+	char token_env[256];
+	const char *env[] = { token_env, NULL };
+	const char *argv[] = { "list", "--api-url", NULL, "name:nope", NULL, NULL };
+
+	mu_config(&cfg, "demo.json");
+	m = mu_start(&cfg);
+	snprintf(token_env, sizeof(token_env), "DO_TOKEN=%s", mock_token(m));
+	argv[2] = mock_url(m);
+	tu_run_dosnap(argv, env, &res);
+	ck_assert_msg(res.status == 69, "exit %d: %s%s", res.status, res.out, res.err);
+	ck_assert_msg(strstr(res.err, "name:nope matches no droplet") != NULL, "%s", res.err);
+	ck_assert_ptr_null(strstr(res.out, "(no snapshots)"));
+	tu_result_release(&res);
+
+	/* With a target that matches, its snapshots are shown and the exit is still 69. */
+	argv[4] = "name:web-1";
+	tu_run_dosnap(argv, env, &res);
+	ck_assert_msg(res.status == 69, "exit %d: %s%s", res.status, res.out, res.err);
+	ck_assert_ptr_nonnull(strstr(res.out, "web-1-before-upgrade"));
+	ck_assert_ptr_nonnull(strstr(res.err, "name:nope matches no droplet"));
+	ck_assert_ptr_null(strstr(res.err, "web-1 matches"));
+	tu_result_release(&res);
+
+	argv[3] = "tag:nope";
+	argv[4] = NULL;
+	tu_run_dosnap(argv, env, &res);
+	ck_assert_int_eq(res.status, 69);
+	ck_assert_ptr_nonnull(strstr(res.err, "tag:nope matches no droplet"));
+	tu_result_release(&res);
+	mock_stop(m);
+}
+END_TEST
+
+/* `status` fails when the schedule cannot be read, after showing the journal. */
+START_TEST(test_status_unreadable_schedule)
+{
+	struct fixture f;
+	struct tu_result res;
+	const char *argv[] = { "status", "-f", NULL, "--state-dir", NULL, NULL };
+	char *missing;
+
+	fixture_init(&f, "0 0 * * * 1 keep=x\n");
+	missing = str_printf("%s/missing", f.dir);
+	argv[2] = missing;
+	argv[4] = f.state_dir;
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 66, "exit %d: %s", res.status, res.err);
+	ck_assert_ptr_nonnull(strstr(res.out, "intent journal"));
+	ck_assert_ptr_nonnull(strstr(res.err, "cannot read schedule file"));
+	tu_result_release(&res);
+
+	argv[2] = f.schedule;
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 78, "exit %d: %s", res.status, res.err);
+	ck_assert_ptr_nonnull(strstr(res.err, "keep must be"));
+	tu_result_release(&res);
+	free(missing);
+	fixture_release(&f);
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -485,6 +556,8 @@ cli_suite(void)
 	tcase_add_test(tc, test_check_echo_cut);
 	tcase_add_test(tc, test_check_repeated_entry);
 	tcase_add_test(tc, test_next_tz_suggest);
+	tcase_add_test(tc, test_list_unmatched_target);
+	tcase_add_test(tc, test_status_unreadable_schedule);
 	suite_add_tcase(s, tc);
 	return s;
 }
