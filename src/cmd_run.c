@@ -36,8 +36,8 @@ run_usage(FILE *f)
 	    "  --jobs N    droplet flows at once (default 10)\n"
 	    "  --stop-timeout D  on SIGTERM/SIGINT, time allowed to power droplets back on (5m)\n"
 	    "  --notify URL  ping URL/start, then URL or URL/fail with the summary\n"
-	    "  --rate-limit N|off  API requests a minute at most (default 240)\n"
 	    "              (healthchecks.io style; entries may have their own notify=URL)\n"
+	    "  --rate-limit N|off  API requests a minute at most (default 240)\n"
 	    "  --token-file FILE, --api-url URL, --cacert FILE, --time-scale F (tests)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }

@@ -532,6 +532,50 @@ START_TEST(test_status_unreadable_schedule)
 }
 END_TEST
 
+/*
+ * The help and the man page put each option's text with its option: `run
+ * --help` had the --notify explanation under --rate-limit, and the man
+ * page's `snapshot` synopsis lacked --rate-limit.
+ */
+START_TEST(test_help_texts)
+{
+	static const char *const flow_cmds[] = { "run", "snapshot", "prune" };
+	struct tu_result res;
+	const char *argv[] = { "run", "--help", NULL };
+	char path[4096], *man = NULL, *p;
+	size_t len, i;
+
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_int_eq(res.status, 0);
+	p = strstr(res.out, "  --notify URL");
+	ck_assert_ptr_nonnull(p);
+	p = strchr(p, '\n');
+	ck_assert_ptr_nonnull(p);
+	ck_assert_msg(strncmp(p + 1, "              (healthchecks.io style", 36) == 0,
+	    "the line after --notify is not its own:\n%s", res.out);
+	tu_result_release(&res);
+
+	snprintf(path, sizeof(path), "%s/src/man/dosnap.1", tu_srcdir());
+	ck_assert_int_eq(read_file_capped(path, 1 << 20, &man, &len), 0);
+	for (i = 0; i < sizeof(flow_cmds) / sizeof(flow_cmds[0]); i++) {
+		char cm[64], *start, *end;
+
+		snprintf(cm, sizeof(cm), "\n.Cm %s\n", flow_cmds[i]);
+		start = strstr(man, cm);
+		ck_assert_msg(start != NULL, "no synopsis for %s", flow_cmds[i]);
+		end = strstr(start + 1, "\n.Nm dosnap\n");
+		ck_assert_ptr_nonnull(end);
+		*end = '\0';
+		ck_assert_msg(strstr(start, ".Op Fl -rate-limit") != NULL,
+		    "the %s synopsis lacks --rate-limit", flow_cmds[i]);
+		ck_assert_msg(strstr(start, ".Op Fl -notify") != NULL,
+		    "the %s synopsis lacks --notify", flow_cmds[i]);
+		*end = '\n';
+	}
+	free(man);
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -558,6 +602,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_next_tz_suggest);
 	tcase_add_test(tc, test_list_unmatched_target);
 	tcase_add_test(tc, test_status_unreadable_schedule);
+	tcase_add_test(tc, test_help_texts);
 	suite_add_tcase(s, tc);
 	return s;
 }
