@@ -576,6 +576,22 @@ START_TEST(test_help_texts)
 }
 END_TEST
 
+/* With no token anywhere, the error says so once and lists where it looked. */
+START_TEST(test_no_token_said_once)
+{
+	struct tu_result res;
+	const char *argv[] = { "list", "--api-url", "http://127.0.0.1:9", NULL };
+	const char *p;
+
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_int_eq(res.status, 78);
+	p = strstr(res.err, "no DigitalOcean API token: looked for --token-file");
+	ck_assert_msg(p != NULL, "%s", res.err);
+	ck_assert_msg(strstr(res.err, "no API token found") == NULL, "said twice: %s", res.err);
+	tu_result_release(&res);
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -603,6 +619,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_list_unmatched_target);
 	tcase_add_test(tc, test_status_unreadable_schedule);
 	tcase_add_test(tc, test_help_texts);
+	tcase_add_test(tc, test_no_token_said_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
