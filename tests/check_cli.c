@@ -1,9 +1,16 @@
 /* check_cli: the real dosnap binary: check, next, run --dry-run, the lock, damaged state. */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dosnap/state.h"
@@ -592,6 +599,111 @@ START_TEST(test_no_token_said_once)
 }
 END_TEST
 
+/*
+ * Run dosnap with ARGV and ENV (as tu_run_dosnap) with its stderr on a
+ * pseudo-terminal, so that it draws its live status line; return what it
+ * wrote there (malloc'd) and its exit status in *STATUS.  Bounded to 60 s.
+ */
+static char *
+run_on_pty(const char *const *argv, const char *const *env, int *status)
+{
+	const char *fullargv[64], *fullenv[16];
+	size_t n = 0, m = 0, i, len = 0, cap = 1 << 20;
+	char *buf = malloc(cap + 1);
+	time_t deadline = time(NULL) + 60;
+	int master, slave, st;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(buf);
+	fullargv[n++] = tu_dosnap_bin();
+	for (i = 0; argv[i] != NULL && n < 63; i++)
+		fullargv[n++] = argv[i];
+	fullargv[n] = NULL;
+	fullenv[m++] = "PATH=/usr/bin:/bin";
+	fullenv[m++] = "HOME=/nonexistent";
+	fullenv[m++] = "TZ=UTC";
+	for (i = 0; env[i] != NULL && m < 15; i++)
+		fullenv[m++] = env[i];
+	fullenv[m] = NULL;
+	ck_assert_int_eq(openpty(&master, &slave, NULL, NULL, NULL), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(slave, 2);
+		close(master);
+		execve(fullargv[0], (char *const *)fullargv, (char *const *)fullenv);
+		_exit(127);
+	}
+	close(slave);
+	/* Read until the child closes its end (EIO on Linux), within the deadline. */
+	while (len < cap && time(NULL) < deadline) {
+		struct pollfd pfd = { .fd = master, .events = POLLIN };
+		ssize_t got;
+
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		got = read(master, buf + len, cap - len);
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+	}
+	buf[len] = '\0';
+	if (time(NULL) >= deadline)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	close(master);
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return buf;
+}
+
+/*
+ * The live status line ends showing what is true: every droplet done, none
+ * still "snapshotting".  It was redrawn at most every 250 ms, and the last
+ * state was never drawn when the run ended in between.
+ */
+START_TEST(test_status_line_ends_done)
+{
+	struct mock_config cfg;
+	struct mock *m;
+	char token_env[256], *dir, *state_dir, *out, *p, last[256] = "";
+	const char *env[] = { token_env, NULL };
+	const char *argv[] = { "snapshot", "--api-url", NULL, "--time-scale", "0.01",
+		"--state-dir", NULL, "--now", "2026-11-26T03:30:20Z", "310000001", "310000002",
+		NULL };
+	int status;
+
+	mu_config(&cfg, "demo.json");
+	m = mu_start(&cfg);
+	dir = tu_mkdtemp();
+	state_dir = str_printf("%s/state", dir);
+	snprintf(token_env, sizeof(token_env), "DO_TOKEN=%s", mock_token(m));
+	argv[2] = mock_url(m);
+	argv[6] = state_dir;
+	out = run_on_pty(argv, env, &status);
+	ck_assert_msg(status == 0, "exit %d:\n%s", status, out);
+	/* Each drawing of the status line starts with "\r\033[K"; keep the last one drawn. */
+	for (p = strstr(out, "\r\033[K"); p != NULL; p = strstr(p + 1, "\r\033[K")) {
+		const char *text = p + 4;
+		size_t n = strcspn(text, "\r\n");
+
+		if (n > 0 && text[0] == '[')
+			snprintf(last, sizeof(last), "%.*s", (int)n, text);
+	}
+	ck_assert_msg(strncmp(last, "[2/2 done]", 10) == 0 && strstr(last, " 0 snapshotting") != NULL,
+	    "the last status line drawn: '%s'", last);
+	free(out);
+	mock_stop(m);
+	tu_rmtree(dir);
+	free(dir);
+	free(state_dir);
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -620,6 +732,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_status_unreadable_schedule);
 	tcase_add_test(tc, test_help_texts);
 	tcase_add_test(tc, test_no_token_said_once);
+	tcase_add_test(tc, test_status_line_ends_done);
 	suite_add_tcase(s, tc);
 	return s;
 }
