@@ -704,6 +704,134 @@ START_TEST(test_status_line_ends_done)
 }
 END_TEST
 
+/* S with every FROM replaced by TO; malloc'd. */
+static char *
+replace_all(const char *s, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), n = 0;
+	const char *p;
+	char *out, *o;
+
+	for (p = strstr(s, from); p != NULL; p = strstr(p + fl, from))
+		n++;
+	out = malloc(strlen(s) + n * tl + 1);
+	ck_assert_ptr_nonnull(out);
+	for (o = out; (p = strstr(s, from)) != NULL; s = p + fl) {
+		memcpy(o, s, (size_t)(p - s));
+		o += p - s;
+		memcpy(o, to, tl);
+		o += tl;
+	}
+	strcpy(o, s);
+	return out;
+}
+
+/* README.md, read whole (malloc'd). */
+static char *
+read_readme(void)
+{
+	char path[4096], *text = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/README.md", tu_srcdir());
+	ck_assert_int_eq(read_file_capped(path, 1 << 20, &text, &len), 0);
+	return text;
+}
+
+/*
+ * The README's commands work as written: the token file's `install` on an
+ * account without ~/.config (it needs -D), and the mock snippet, which read
+ * the port file before the mock had written it.
+ */
+START_TEST(test_readme_install_token)
+{
+	char *readme = read_readme(), *dir, *line, *cmd, *file;
+	const char *argv[] = { "-c", NULL, NULL };
+	struct tu_result res;
+	struct stat st;
+	const char *p, *end;
+
+	p = strstr(readme, "/dev/stdin ~/.config/dosnap-token");
+	ck_assert_ptr_nonnull(p);
+	while (p > readme && p[-1] != '\n')
+		p--;
+	end = strchr(p, '#');
+	ck_assert_ptr_nonnull(end);
+	line = strndup(p, (size_t)(end - p));
+	ck_assert_ptr_nonnull(line);
+	dir = tu_mkdtemp();	/* a fresh home: no ~/.config yet */
+	file = str_printf("%s/", dir);
+	cmd = replace_all(line, "~/", file);
+	argv[1] = cmd;
+	tu_run("/bin/sh", argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "'%s': exit %d: %s", cmd, res.status, res.err);
+	free(file);
+	file = str_printf("%s/.config/dosnap-token", dir);
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	tu_result_release(&res);
+	free(file);
+	free(cmd);
+	free(line);
+	tu_rmtree(dir);
+	free(dir);
+	free(readme);
+}
+END_TEST
+
+START_TEST(test_readme_mock_snippet)
+{
+	char *readme = read_readme(), *block, *a, *b, *script, *dir, *env_mock, *env_dosnap,
+	    *env_port;
+	const char *argv[] = { "-c", NULL, NULL };
+	const char *env[4];
+	const char *mock_bin = getenv("DOSNAP_MOCK_BIN");
+	struct tu_result res;
+	const char *p, *end;
+
+	p = strstr(readme, "\n## dosnap-mock\n");
+	ck_assert_ptr_nonnull(p);
+	p = strstr(p, "```sh\n");
+	ck_assert_ptr_nonnull(p);
+	p += 6;
+	end = strstr(p, "```");
+	ck_assert_ptr_nonnull(end);
+	block = strndup(p, (size_t)(end - p));
+	ck_assert_ptr_nonnull(block);
+	a = replace_all(block, "build/dosnap-mock", "\"$MOCK\"");
+	b = replace_all(a, "build/dosnap ", "\"$DOSNAP\" ");
+	free(a);
+	a = replace_all(b, "/tmp/port", "\"$PORTFILE\"");
+	/* The mock the snippet leaves running is stopped here, whatever happened. */
+	script = str_printf("cd '%s' || exit 99\n%s\ns=$?\nkill $! 2>/dev/null\nexit $s\n",
+	    tu_srcdir(), a);
+	dir = tu_mkdtemp();
+	env_mock = str_printf("MOCK=%s", mock_bin != NULL ? mock_bin : "build/dosnap-mock");
+	env_dosnap = str_printf("DOSNAP=%s", tu_dosnap_bin());
+	env_port = str_printf("PORTFILE=%s/port", dir);
+	env[0] = env_mock;
+	env[1] = env_dosnap;
+	env[2] = env_port;
+	env[3] = NULL;
+	argv[1] = script;
+	tu_run("/bin/sh", argv, env, &res);
+	ck_assert_msg(res.status == 0, "exit %d:\n%s\n%s", res.status, script, res.err);
+	ck_assert_ptr_nonnull(strstr(res.out, "SNAPSHOT"));
+	ck_assert_ptr_nonnull(strstr(res.out, "web-1-before-upgrade"));
+	tu_result_release(&res);
+	free(env_mock);
+	free(env_dosnap);
+	free(env_port);
+	tu_rmtree(dir);
+	free(dir);
+	free(script);
+	free(a);
+	free(b);
+	free(block);
+	free(readme);
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -733,6 +861,8 @@ cli_suite(void)
 	tcase_add_test(tc, test_help_texts);
 	tcase_add_test(tc, test_no_token_said_once);
 	tcase_add_test(tc, test_status_line_ends_done);
+	tcase_add_test(tc, test_readme_install_token);
+	tcase_add_test(tc, test_readme_mock_snippet);
 	suite_add_tcase(s, tc);
 	return s;
 }
