@@ -832,6 +832,31 @@ START_TEST(test_readme_mock_snippet)
 }
 END_TEST
 
+/*
+ * A droplet id above 2^63-1 on the command line is refused with a hint, as
+ * in a schedule, instead of "the snapshot did not run: Invalid argument".
+ */
+START_TEST(test_target_id_range)
+{
+	static const char *const cmds[] = { "snapshot", "prune", "list" };
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		const char *argv[] = { cmds[i], "--dry-run", "--keep", "3", "9223372036854775808",
+			NULL };
+		const char *argv_list[] = { "list", "9223372036854775808", NULL };
+		struct tu_result res;
+
+		tu_run_dosnap(strcmp(cmds[i], "list") == 0 ? argv_list : argv, NULL, &res);
+		ck_assert_msg(res.status == 64, "%s: exit %d: %s", cmds[i], res.status, res.err);
+		ck_assert_msg(strstr(res.err, "droplet id '9223372036854775808' is out of range") !=
+		    NULL && strstr(res.err, "at most 9223372036854775807") != NULL, "%s: %s",
+		    cmds[i], res.err);
+		tu_result_release(&res);
+	}
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -863,6 +888,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_status_line_ends_done);
 	tcase_add_test(tc, test_readme_install_token);
 	tcase_add_test(tc, test_readme_mock_snippet);
+	tcase_add_test(tc, test_target_id_range);
 	suite_add_tcase(s, tc);
 	return s;
 }

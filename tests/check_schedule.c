@@ -666,6 +666,14 @@ START_TEST(test_limit_entries)
 	text = repeat_lines("@daily 1", SCHED_MAX_ENTRIES);
 	ck_assert_int_eq(schedule_parse(text, strlen(text), &s, &d), 0);
 	ck_assert_uint_eq(s->n_entries, SCHED_MAX_ENTRIES);
+	/* Every line repeats the first: warnings, counted all, kept up to the cap. */
+	ck_assert_uint_eq(d.n_total, 0);
+	ck_assert_uint_eq(d.n_warnings, SCHED_MAX_ENTRIES - 1);
+	ck_assert_uint_eq(d.n, SCHED_MAX_DIAGS);
+	ck_assert_uint_eq(d.items[0].line, 3);	/* line 1 is CRON_TZ */
+	ck_assert_str_eq(d.items[SCHED_MAX_DIAGS - 1].message,
+	    "the same entry as line 2: both would run at each fire time");
+	sched_diags_release(&d);
 	schedule_free(s);
 	free(text);
 }

@@ -98,8 +98,9 @@ struct sched_diags {
 /*
  * Parse schedule TEXT of LEN bytes (need not be NUL-terminated).  Every
  * problem is appended to *diags (which the caller initialised to zeros and
- * releases with sched_diags_release), not only the first, and every one in
- * a line.  A UTF-8 byte order mark at the start is skipped.  On success (no
+ * releases with sched_diags_release, on success too), not only the first,
+ * and every one in a line.  A UTF-8 byte order mark at the start is
+ * skipped.  On success (no
  * errors) *ret owns the schedule and 0 is returned; *diags may then hold
  * warnings (an entry repeated word for word).  With any error, returns
  * -EINVAL and leaves *ret untouched.  -ENOMEM on allocation failure.
