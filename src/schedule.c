@@ -1139,7 +1139,7 @@ parse_entry(struct parser *p, const struct tok *toks, size_t ntoks, struct sched
 	 * taken for a field ("0 3 * * 123456"): that error says enough.
 	 */
 	if (ntargets == 0 && r == 0) {
-		unsigned col = i < ntoks ? toks[i].col :
+		unsigned col = i < ntoks ? toks[i].col : ntoks == 0 ? 1 :
 		    toks[ntoks - 1].col + (unsigned)toks[ntoks - 1].len;
 
 		diag_add(p, col, "a target is a droplet id, tag:NAME or name:DROPLET-NAME",

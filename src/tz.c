@@ -803,7 +803,9 @@ suggest_score(const struct suggest *sg, const char *name)
 	return UINT_MAX;
 }
 
+/* Look at the zones under DIR (named PREFIX/...), at most SUGGEST_MAX_FILES in all. */
 static void
+/* NOLINTNEXTLINE(misc-no-recursion): SUGGEST_MAX_DEPTH levels at most (Area/Subarea/City). */
 suggest_walk(struct suggest *sg, const char *dir, const char *prefix, int depth)
 {
 	struct dirent *de;
@@ -830,6 +832,7 @@ suggest_walk(struct suggest *sg, const char *dir, const char *prefix, int depth)
 			continue;
 		sg->files++;
 		if (S_ISDIR(st.st_mode)) {
+			/* NOLINTNEXTLINE(misc-no-recursion): bounded by SUGGEST_MAX_DEPTH. */
 			if (depth + 1 < SUGGEST_MAX_DEPTH)
 				suggest_walk(sg, path, name, depth + 1);
 			continue;

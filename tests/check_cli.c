@@ -411,7 +411,7 @@ START_TEST(test_check_echo_cut)
 	p = text + sprintf(text, "CRON_TZ=UTC\n0 4 * * * tag:");
 	memset(p, 'a', 5000);
 	p += 5000;
-	p += sprintf(p, "\n0 4 * * * tag:web keep=\033[2J\033]0;pwned\007\n");
+	sprintf(p, "\n0 4 * * * tag:web keep=\033[2J\033]0;pwned\007\n");
 	fixture_init(&f, text);
 	argv[2] = f.schedule;
 	tu_run_dosnap(argv, NULL, &res);
@@ -716,12 +716,9 @@ replace_all(const char *s, const char *from, const char *to)
 		n++;
 	out = malloc(strlen(s) + n * tl + 1);
 	ck_assert_ptr_nonnull(out);
-	for (o = out; (p = strstr(s, from)) != NULL; s = p + fl) {
-		memcpy(o, s, (size_t)(p - s));
-		o += p - s;
-		memcpy(o, to, tl);
-		o += tl;
-	}
+	out[0] = '\0';
+	for (o = out; (p = strstr(s, from)) != NULL; s = p + fl)
+		o += sprintf(o, "%.*s%s", (int)(p - s), s, to);
 	strcpy(o, s);
 	return out;
 }

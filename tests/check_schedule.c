@@ -356,6 +356,7 @@ START_TEST(test_bom)
 	static const char bom_first[] = "\xef\xbb\xbf" "0 3 * * * 1\n";
 	struct schedule *s = NULL;
 	struct sched_diags d;
+	const char *tz_env;
 	char *saved_tz;
 
 	memset(&d, 0, sizeof(d));
@@ -365,7 +366,8 @@ START_TEST(test_bom)
 	schedule_free(s);
 	s = NULL;
 	/* The entry's text (and so its identity in the state file) leaves the mark out. */
-	saved_tz = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
+	tz_env = getenv("TZ");
+	saved_tz = tz_env != NULL ? strdup(tz_env) : NULL;
 	setenv("TZ", "UTC", 1);
 	ck_assert_int_eq(schedule_parse(bom_first, strlen(bom_first), &s, &d), 0);
 	if (saved_tz != NULL)
