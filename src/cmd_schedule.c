@@ -87,6 +87,7 @@ int
 cmd_load_schedule(const struct cli_ctx *ctx, struct schedule **ret)
 {
 	struct sched_diags diags = { 0 };
+	size_t i;
 	int r;
 
 	r = schedule_load(ctx->schedule_path, ret, &diags);
@@ -95,8 +96,17 @@ cmd_load_schedule(const struct cli_ctx *ctx, struct schedule **ret)
 		sched_diags_release(&diags);
 		return EXIT_CONFIG;
 	}
-	if (r == 0 && diags.n > 0)
-		cmd_print_diags(ctx->schedule_path, &diags);	/* warnings */
+	/*
+	 * Warnings go through the log: `run` meets them every minute, and
+	 * they must be JSON in a JSON log and carry a priority in the journal.
+	 */
+	for (i = 0; r == 0 && i < diags.n; i++)
+		log_warn("%s:%u: %s%s%s", ctx->schedule_path, diags.items[i].line,
+		    diags.items[i].message, diags.items[i].hint != NULL ? "; " : "",
+		    diags.items[i].hint != NULL ? diags.items[i].hint : "");
+	if (r == 0 && diags.n_warnings > diags.n)
+		log_warn("%s: %zu more warnings not shown", ctx->schedule_path,
+		    diags.n_warnings - diags.n);
 	sched_diags_release(&diags);
 	if (r == -ENOENT) {
 		log_error("cannot read schedule file '%s': no such file; "

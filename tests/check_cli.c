@@ -440,7 +440,7 @@ START_TEST(test_check_repeated_entry)
 {
 	struct fixture f;
 	struct tu_result res;
-	const char *argv[] = { "check", "-f", NULL, "--now", "2026-11-26T00:00:00Z", NULL };
+	const char *argv[] = { "check", "-f", NULL, "--now", "2026-11-26T00:00:00Z", NULL, NULL };
 	char want[512];
 
 	fixture_init(&f, "CRON_TZ=UTC\n30 3 * * * 123 keep=4\n30 3 * * *  123  keep=4\n");
@@ -448,9 +448,18 @@ START_TEST(test_check_repeated_entry)
 	tu_run_dosnap(argv, NULL, &res);
 	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
 	ck_assert_ptr_nonnull(strstr(res.out, "2 entries, valid"));
-	snprintf(want, sizeof(want), "%s:3: warning: the same entry as line 2", f.schedule);
+	snprintf(want, sizeof(want), "dosnap: warning: %s:3: the same entry as line 2", f.schedule);
 	ck_assert_msg(strstr(res.err, want) != NULL, "no '%s' in:\n%s", want, res.err);
 	ck_assert_ptr_null(strstr(res.err, "error"));
+	tu_result_release(&res);
+
+	/* In a JSON log, the warning is a JSON line like any other. */
+	argv[5] = "--log-format=json";
+	argv[6] = NULL;
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	ck_assert_msg(strncmp(res.err, "{\"time\":", 8) == 0 &&
+	    strstr(res.err, "\"level\":\"warning\"") != NULL, "%s", res.err);
 	tu_result_release(&res);
 	fixture_release(&f);
 }
