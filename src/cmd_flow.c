@@ -543,11 +543,16 @@ struct cmd_entry {
 	struct schedule *schedule;
 };
 
+#define TOKEN_AS_TARGET "a target looks like an API token (not repeated here); pass the " \
+	"token with --token-file FILE or $DIGITALOCEAN_ACCESS_TOKEN, never on the command line"
+
 static int
 entry_add(struct cmd_entry *ce, const char *key, const char *value)
 {
 	int n;
 
+	if (key == NULL && token_looks_like(value))
+		return -EPERM;	/* a token pasted as a target: never echoed */
 	if (strpbrk(value, " \t\n") != NULL)
 		return -EINVAL;
 	/* The schedule's own limit on a line applies to the flags as well. */
@@ -781,6 +786,8 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 			if (r == -E2BIG)
 				return cli_usage_error(cmd, "too many targets: at most %d bytes of them; "
 				    "name many droplets with a tag:NAME instead", SCHED_MAX_LINE);
+			if (r == -EPERM)
+				return cli_usage_error(cmd, TOKEN_AS_TARGET);
 			if (r < 0)
 				return cli_usage_error(cmd, "'%s' is not a target", argv[optind]);
 		}
@@ -937,6 +944,8 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 			if (r == -E2BIG)
 				return cli_usage_error("list", "too many targets: at most %d bytes of "
 				    "them; use tag:NAME", SCHED_MAX_LINE);
+			if (r == -EPERM)
+				return cli_usage_error("list", TOKEN_AS_TARGET);
 			if (r < 0)
 				return cli_usage_error("list", "'%s' is not a target", argv[optind]);
 		}

@@ -102,13 +102,8 @@ read_token_file(const char *path, char **ret_value, unsigned *ret_mode)
 	return 0;
 }
 
-/*
- * Whether S looks like a DigitalOcean token rather than a file name:
- * "dop_v1_", "doo_v1_" or "dor_v1_" and hex digits, or 64 hex digits.
- * Such a string is never echoed: it went to --token-file by mistake.
- */
-static bool
-looks_like_token(const char *s)
+bool
+token_looks_like(const char *s)
 {
 	size_t i, n = strlen(s), hex = 0;
 
@@ -136,7 +131,7 @@ load_file(const char *path, enum token_source source, bool missing_ok,
 	r = read_token_file(path, &value, &mode);
 	if (r == -ENOENT && missing_ok)
 		return 1;
-	if (r < 0 && source == TOKEN_SOURCE_FILE && looks_like_token(path)) {
+	if (r < 0 && source == TOKEN_SOURCE_FILE && token_looks_like(path)) {
 		set_reason(reason, reason_size,
 		    "--token-file was given what looks like a token, not a file name (not "
 		    "repeated here); put the token in a file (mode 0600) and pass its path");

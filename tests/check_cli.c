@@ -356,6 +356,10 @@ static const struct abbrev_row {
 	{ { "run", "--dry", NULL }, 64, "did you mean '--dry-run'?" },
 	{ { "check", "--bogus=" SECRET, NULL }, 64, "unknown option '--bogus'" },
 	{ { "list", "--token-file", SECRET, NULL }, 78, "looks like a token" },
+	/* Pasted as a target, after "--" too, it is not echoed as an invalid target. */
+	{ { "list", "--", "--token", SECRET, NULL }, 64, "looks like an API token" },
+	{ { "snapshot", "--dry-run", SECRET, NULL }, 64, "looks like an API token" },
+	{ { "prune", "--keep", "3", "--", SECRET, NULL }, 64, "looks like an API token" },
 };
 
 START_TEST(test_no_abbreviations)
