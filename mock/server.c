@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -452,6 +453,30 @@ collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *val
 	return MHD_YES;
 }
 
+/*
+ * The scheme and host the client asked for, as links should name them: the
+ * service's links point at the host the request went to.  Behind a TLS front
+ * (tests/tlsfront.c) that is the front, told by its Host and
+ * X-Forwarded-Proto headers; without a usable Host header, the mock's own URL.
+ */
+static const char *
+link_base(struct mock *m, struct MHD_Connection *c, char *buf, size_t size)
+{
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+	const char *proto = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-Proto");
+	size_t i;
+
+	if (host == NULL || host[0] == '\0' || strlen(host) > 255)
+		return m->url;
+	for (i = 0; host[i] != '\0'; i++)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]",
+		    host[i]) == NULL)
+			return m->url;
+	snprintf(buf, size, "%s://%s", proto != NULL && strcmp(proto, "https") == 0 ? "https" : "http",
+	    host);
+	return buf;
+}
+
 /* Add links (pages: first, prev, next, last as they apply) and meta.total to LIST. */
 static int
 add_paging(struct mock *m, struct MHD_Connection *c, const char *url, cJSON *list,
@@ -460,7 +485,8 @@ add_paging(struct mock *m, struct MHD_Connection *c, const char *url, cJSON *lis
 	struct qbuf q = { .len = 0 };
 	size_t last = total == 0 ? 1 : (total + pg->per_page - 1) / pg->per_page;
 	cJSON *links, *pages, *meta;
-	char buf[1400];
+	char buf[1400], basebuf[280];
+	const char *base = link_base(m, c, basebuf, sizeof(basebuf));
 
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
 	if (q.overflow)
@@ -475,7 +501,7 @@ add_paging(struct mock *m, struct MHD_Connection *c, const char *url, cJSON *lis
 	if (pages == NULL)
 		return -ENOMEM;
 #define LINK(name, n) do { \
-		snprintf(buf, sizeof(buf), "%s%s?page=%zu&per_page=%zu%s", m->url, url, (size_t)(n), \
+		snprintf(buf, sizeof(buf), "%s%s?page=%zu&per_page=%zu%s", base, url, (size_t)(n), \
 		    pg->per_page, q.s); \
 		if (cJSON_AddStringToObject(pages, name, buf) == NULL) \
 			return -ENOMEM; \
@@ -569,6 +595,10 @@ list_droplets(struct req *q, struct reply *rp)
 		return reply_error(rp, 400, "bad_request", "page and per_page must be positive integers");
 	if (type != NULL && strcmp(type, "droplets") != 0 && strcmp(type, "gpus") != 0)
 		return reply_error(rp, 400, "bad_request", "type must be droplets or gpus");
+	/* The OpenAPI file: tag_name "can not be combined with name or type". */
+	if (tag != NULL && (name != NULL || type != NULL))
+		return reply_error(rp, 400, "bad_request",
+		    "tag_name can not be combined with name or type");
 	o = list_start("droplets", &arr);
 	if (o == NULL)
 		return -ENOMEM;
@@ -577,7 +607,8 @@ list_droplets(struct req *q, struct reply *rp)
 
 		if (tag != NULL && !mdroplet_has_tag(d, tag))
 			continue;
-		if (name != NULL && strcmp(d->name, name) != 0)
+		/* "Exact matches. It is case-insensitive" (the OpenAPI file). */
+		if (name != NULL && strcasecmp(d->name, name) != 0)
 			continue;
 		if (type != NULL && strcmp(type, "gpus") == 0)
 			continue;
@@ -984,7 +1015,7 @@ split(const char *path, struct segs *sg)
 			break;
 		p = slash + 1;
 		if (*p == '\0')
-			return false;	/* trailing slash: not a path the service has */
+			return false;	/* "//" at the end: canonical_path took only one slash away */
 	}
 	return true;
 }
@@ -1471,7 +1502,8 @@ send_reply(struct mock *m, struct MHD_Connection *c, struct reply *rp, struct bu
 	if (resp == NULL)
 		return MHD_NO;
 	if (rp->status != 204)
-		MHD_add_response_header(resp, "Content-Type", "application/json");
+		MHD_add_response_header(resp, "Content-Type",
+		    m->cfg.debug_drift ? "application/json" : "application/json; charset=utf-8");
 	if (rp->v2) {
 		unsigned limit, remaining;
 		long long reset;
@@ -1598,6 +1630,27 @@ token_ok(struct mock *m, struct MHD_Connection *c)
 	return strcmp(h + 7, m->token) == 0;
 }
 
+/*
+ * The service answers its /v2 routes with or without one trailing slash
+ * (`GET /v2/droplets/`, `DELETE /v2/snapshots/ID/`), and widely used client
+ * libraries send one on nearly every call.  Return URL without it, copied
+ * to BUF, for routing, fault rules and the request log alike; any other
+ * URL (the control plane, "/v2/", "//" at the end, or one too long for BUF,
+ * which no route has) comes back as it is.
+ */
+static const char *
+canonical_path(const char *url, char *buf, size_t size)
+{
+	size_t len = strlen(url);
+
+	if (strncmp(url, "/v2/", 4) != 0 || len <= 4 || len >= size || url[len - 1] != '/' ||
+	    url[len - 2] == '/')
+		return url;
+	memcpy(buf, url, len - 1);
+	buf[len - 1] = '\0';
+	return buf;
+}
+
 static enum MHD_Result
 handle_request(struct mock *m, struct MHD_Connection *c, const char *url, const char *method,
     struct conn *cn)
@@ -1609,10 +1662,12 @@ handle_request(struct mock *m, struct MHD_Connection *c, const char *url, const 
 	enum mock_fault_kind fk = MOCK_FAULT_HTTP_500;
 	struct bucket *b = &m->rl_other;
 	struct qbuf query = { .len = 0 };
-	char rid[37];
+	char rid[37], path[512];
 	enum MHD_Result ret;
 	int r, status;
 
+	url = canonical_path(url, path, sizeof(path));
+	q.url = url;
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &query);
 	pthread_mutex_lock(&m->lock);
 	q.now = mock_now(m);
