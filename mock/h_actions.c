@@ -191,9 +191,5 @@ h_droplet_actions_post_by_tag(struct req *q, struct reply *rp)
 		else if (ok)
 			ok = json_push(arr, render_action(a));
 	}
-	if (!ok) {
-		cJSON_Delete(o);
-		return -ENOMEM;
-	}
-	return reply_json(rp, 201, o);
+	return reply_json_if(rp, 201, o, ok);
 }

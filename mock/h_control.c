@@ -77,11 +77,7 @@ h_ctl_state(struct req *q, struct reply *rp)
 	arr = cJSON_AddArrayToObject(o, "faults");
 	for (i = 0; ok && arr != NULL && i < m->n_faults; i++)
 		ok = json_push(arr, fault_json(&m->faults[i]));
-	if (!ok || arr == NULL) {
-		cJSON_Delete(o);
-		return -ENOMEM;
-	}
-	return reply_json(rp, 200, o);
+	return reply_json_if(rp, 200, o, ok && arr != NULL);
 }
 
 int
@@ -111,11 +107,7 @@ h_ctl_requests(struct req *q, struct reply *rp)
 			cJSON_AddStringToObject(it, "fault", e->fault);
 		cJSON_AddNumberToObject(it, "time", e->time);
 	}
-	if (!ok || arr == NULL) {
-		cJSON_Delete(o);
-		return -ENOMEM;
-	}
-	return reply_json(rp, 200, o);
+	return reply_json_if(rp, 200, o, ok && arr != NULL);
 }
 
 int
@@ -149,11 +141,7 @@ h_ctl_faults(struct req *q, struct reply *rp)
 		return -ENOMEM;
 	for (i = 0; ok && i < m->n_faults; i++)
 		ok = json_push(arr, fault_json(&m->faults[i]));
-	if (!ok) {
-		cJSON_Delete(o);
-		return -ENOMEM;
-	}
-	return reply_json(rp, 200, o);
+	return reply_json_if(rp, 200, o, ok);
 }
 
 /*

@@ -1,4 +1,5 @@
 /* h_snapshots: /v2/snapshots: droplet snapshots and volume snapshots in one list, by id, deleted. */
+#include <errno.h>
 #include <string.h>
 
 #include "handlers.h"
@@ -38,62 +39,50 @@ h_snapshots_list(struct req *q, struct reply *rp)
 }
 
 /*
- * /v2/snapshots/{id}: a numeric id is a droplet image (a backup is not a
- * snapshot: 400), anything else a volume snapshot's uuid.  Sets *ret_img,
- * or returns 1 for a volume snapshot, or -1 after writing the error reply
- * (R holding its result).
+ * /v2/snapshots/{id}: a numeric id names a droplet image, anything else a
+ * volume snapshot's uuid (*ret_img NULL).  Returns 0, or 1 after writing the
+ * 404, or the 400 for a backup (not a snapshot), or -ENOMEM.
  */
 static int
-image_of(struct req *q, struct reply *rp, struct mimage **ret_img, int *r)
+snapshot_image(struct req *q, struct reply *rp, struct mimage **ret_img)
 {
-	struct mimage *img;
 	int64_t n;
 
+	*ret_img = NULL;
 	if (route_parse_id(q->arg[0].s, q->arg[0].len, &n) < 0)
-		return 1;
-	img = mstate_image(q->m->st, n);
-	if (img == NULL) {
-		*r = reply_not_found(rp);
-		return -1;
-	}
-	if (img->backup) {
-		*r = reply_error(rp, 400, "bad_request", "the resource is not a snapshot");
-		return -1;
-	}
-	*ret_img = img;
+		return 0;
+	*ret_img = mstate_image(q->m->st, n);
+	if (*ret_img == NULL)
+		return reply_not_found(rp) < 0 ? -ENOMEM : 1;
+	if ((*ret_img)->backup)
+		return reply_error(rp, 400, "bad_request", "the resource is not a snapshot") < 0 ? -ENOMEM : 1;
 	return 0;
 }
 
 int
 h_snapshots_get(struct req *q, struct reply *rp)
 {
-	struct mimage *img = NULL;
-	int r = 0;
+	struct mimage *img;
+	int r = snapshot_image(q, rp, &img);
 
-	switch (image_of(q, rp, &img, &r)) {
-	case 1:
+	if (r != 0)
+		return r < 0 ? r : 0;
+	if (img == NULL)
 		return h_volume_snapshots_get(q, rp);
-	case 0:
-		return reply_wrapped(rp, 200, "snapshot", render_image_snapshot(img));
-	default:
-		return r;
-	}
+	return reply_wrapped(rp, 200, "snapshot", render_image_snapshot(img));
 }
 
 int
 h_snapshots_delete(struct req *q, struct reply *rp)
 {
-	struct mimage *img = NULL;
-	int r = 0;
+	struct mimage *img;
+	int r = snapshot_image(q, rp, &img);
 
-	switch (image_of(q, rp, &img, &r)) {
-	case 1:
+	if (r != 0)
+		return r < 0 ? r : 0;
+	if (img == NULL)
 		return h_volume_snapshots_delete(q, rp);
-	case 0:
-		mstate_delete_image(q->m->st, img->id);
-		rp->status = 204;
-		return 0;
-	default:
-		return r;
-	}
+	mstate_delete_image(q->m->st, img->id);
+	rp->status = 204;
+	return 0;
 }

@@ -24,6 +24,16 @@ reply_json(struct reply *rp, int status, cJSON *obj)
 	return 0;
 }
 
+int
+reply_json_if(struct reply *rp, int status, cJSON *obj, bool ok)
+{
+	if (!ok) {
+		cJSON_Delete(obj);
+		return -ENOMEM;
+	}
+	return reply_json(rp, status, obj);
+}
+
 /* Wrap ITEM as {"KEY": ITEM}. */
 int
 reply_wrapped(struct reply *rp, int status, const char *key, cJSON *item)

@@ -20,6 +20,8 @@ struct reply {
  * OBJ and ITEM are taken over (freed) in every case.
  */
 int	reply_json(struct reply *rp, int status, cJSON *obj);
+/* reply_json when OK is true; otherwise OBJ is freed and the answer is -ENOMEM. */
+int	reply_json_if(struct reply *rp, int status, cJSON *obj, bool ok);
 int	reply_wrapped(struct reply *rp, int status, const char *key, cJSON *item);	/* {"KEY": ITEM} */
 
 /*
