@@ -1,7 +1,6 @@
-/* server: the mock's HTTP plumbing: libmicrohttpd glue, auth, rate limits, faults, the request log, lifecycle. */
+/* server: the mock's libmicrohttpd plumbing: each request's way through faults, auth, rate limit and routes; start and stop. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -9,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -58,169 +56,13 @@ wall_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-advance(struct mock *m)
+void
+mock_advance_locked(struct mock *m)
 {
 	mstate_advance(m->st, &m->params, mock_now(m), wall_now());
 }
 
-/* Round up, for the non-negative values here (the mock links without libm). */
-static double
-round_up(double v)
-{
-	double t = (double)(long long)v;
-
-	return t < v ? t + 1 : t;
-}
-
-/* --- rate limits ----------------------------------------------------------- */
-
-static void
-window_release(struct window *w)
-{
-	free(w->t);
-	w->t = NULL;
-	w->head = w->n = 0;
-}
-
-static int
-window_init(struct window *w, unsigned limit, double span)
-{
-	window_release(w);
-	w->limit = limit;
-	w->span = span;
-	if (limit == MOCK_RATE_UNLIMITED)
-		return 0;
-	w->t = calloc(limit, sizeof(*w->t));
-	return w->t == NULL ? -ENOMEM : 0;
-}
-
-static void
-window_expire(struct window *w, double now)
-{
-	while (w->n > 0 && w->t[w->head] + w->span <= now) {
-		w->head = (w->head + 1) % w->limit;
-		w->n--;
-	}
-}
-
-static void
-window_add(struct window *w, double now)
-{
-	if (w->limit == MOCK_RATE_UNLIMITED || w->n >= w->limit)
-		return;
-	w->t[(w->head + w->n) % w->limit] = now;
-	w->n++;
-}
-
-static int
-bucket_init(struct bucket *b, unsigned per_hour, unsigned per_minute)
-{
-	int r;
-
-	r = window_init(&b->hour, per_hour, 3600);
-	if (r < 0)
-		return r;
-	return window_init(&b->minute, per_minute, 60);
-}
-
-static void
-bucket_release(struct bucket *b)
-{
-	window_release(&b->hour);
-	window_release(&b->minute);
-}
-
-/*
- * Count a request against B at mock time NOW.  Returns 0 when allowed,
- * 1 past the minute limit (with *retry_after in real seconds), 2 past the
- * hour limit.
- */
-static int
-bucket_take(struct mock *m, struct bucket *b, double now, unsigned *retry_after)
-{
-	struct window *mw = &b->minute;
-
-	window_expire(&b->hour, now);
-	window_expire(mw, now);
-	if (mw->limit != MOCK_RATE_UNLIMITED && mw->n >= mw->limit) {
-		double wait = (mw->t[mw->head] + mw->span - now) * m->params.time_scale;
-
-		*retry_after = wait < 1 ? 1 : (unsigned)round_up(wait);
-		return 1;
-	}
-	if (b->hour.limit != MOCK_RATE_UNLIMITED && b->hour.n >= b->hour.limit)
-		return 2;
-	window_add(&b->hour, now);
-	window_add(mw, now);
-	return 0;
-}
-
-static void
-bucket_headers(struct mock *m, struct bucket *b, double now, unsigned *limit,
-    unsigned *remaining, long long *reset)
-{
-	struct window *h = &b->hour;
-	double wall = wall_now();
-
-	if (h->limit == MOCK_RATE_UNLIMITED) {
-		*limit = 5000;
-		*remaining = 5000;
-		*reset = (long long)wall;
-		return;
-	}
-	*limit = h->limit;
-	*remaining = h->limit - (unsigned)h->n;
-	if (h->n == 0)
-		*reset = (long long)round_up(wall);
-	else
-		*reset = (long long)round_up(wall + (h->t[h->head] + h->span - now) * m->params.time_scale);
-}
-
-/* --- request log ----------------------------------------------------------- */
-
-static void
-log_request(struct mock *m, const char *method, const char *url, const char *query,
-    int status, const char *fault, double when)
-{
-	struct mock_request *e;
-
-	m->log_total++;
-	if (m->log_n == m->log_cap && m->log_cap < MOCK_MAX_REQUEST_LOG) {
-		size_t ncap = m->log_cap == 0 ? 256 : m->log_cap * 2;
-		struct mock_request *p;
-
-		if (ncap > MOCK_MAX_REQUEST_LOG)
-			ncap = MOCK_MAX_REQUEST_LOG;
-		p = realloc(m->log, ncap * sizeof(*p));
-		if (p != NULL) {
-			/* The ring has not wrapped yet while it still grows (head is 0). */
-			m->log = p;
-			m->log_cap = ncap;
-		}
-	}
-	if (m->log_cap == 0)
-		return;
-	if (m->log_n < m->log_cap) {
-		e = &m->log[(m->log_head + m->log_n) % m->log_cap];
-		m->log_n++;
-	} else {
-		e = &m->log[m->log_head];
-		m->log_head = (m->log_head + 1) % m->log_cap;
-	}
-	snprintf(e->method, sizeof(e->method), "%s", method);
-	snprintf(e->path, sizeof(e->path), "%s", url);
-	snprintf(e->query, sizeof(e->query), "%s", query);
-	e->status = status;
-	snprintf(e->fault, sizeof(e->fault), "%s", fault != NULL ? fault : "");
-	e->time = when;
-}
-
-struct mock_request *
-mock_log_at(struct mock *m, size_t i)
-{
-	return &m->log[(m->log_head + i) % m->log_cap];
-}
+/* --- request ids ----------------------------------------------------------- */
 
 static void
 make_request_id(struct mock *m, char out[37])
@@ -309,7 +151,7 @@ send_reply(struct mock *m, struct MHD_Connection *c, struct reply *rp, struct bu
 		long long reset;
 
 		MHD_add_response_header(resp, "x-request-id", rid);
-		bucket_headers(m, b, now, &limit, &remaining, &reset);
+		bucket_headers(b, now, wall_now(), m->params.time_scale, &limit, &remaining, &reset);
 		snprintf(buf, sizeof(buf), "%u", limit);
 		MHD_add_response_header(resp, "ratelimit-limit", buf);
 		if (m->cfg.debug_drift)
@@ -467,11 +309,11 @@ handle_request(struct mock *m, struct MHD_Connection *c, const char *url, const 
 		fk = fr->f.kind;
 		switch (fk) {
 		case MOCK_FAULT_RESET:
-			log_request(m, method, url, query.s, 0, "reset", q.wall);
+			mock_log_request(m, method, url, query.s, 0, "reset", q.wall);
 			pthread_mutex_unlock(&m->lock);
 			return MHD_NO;
 		case MOCK_FAULT_STALL:
-			log_request(m, method, url, query.s, 0, "stall", q.wall);
+			mock_log_request(m, method, url, query.s, 0, "stall", q.wall);
 			r = stall_add(m, c, fr->f.stall_ms != 0 ? fr->f.stall_ms : DEFAULT_STALL_MS);
 			pthread_mutex_unlock(&m->lock);
 			if (r < 0)
@@ -502,7 +344,7 @@ handle_request(struct mock *m, struct MHD_Connection *c, const char *url, const 
 		goto send;
 	}
 	b = &m->rl_token;
-	switch (bucket_take(m, b, q.now, &rp.retry_after)) {
+	switch (bucket_take(b, q.now, m->params.time_scale, &rp.retry_after)) {
 	case 1:
 		r = reply_error(&rp, 429, "too_many_requests", "API Rate limit exceeded.");
 		goto send;
@@ -532,7 +374,7 @@ send:
 	if (rp.v2) {
 		const char *fname = fr != NULL ? mock_fault_kind_name(fk) : NULL;
 
-		log_request(m, method, url, query.s,
+		mock_log_request(m, method, url, query.s,
 		    fr != NULL && fk == MOCK_FAULT_TRUNCATED ? 0 : status, fname, q.wall);
 	}
 	ret = send_reply(m, c, &rp, b, q.now, rid, fk, fr != NULL);
@@ -595,7 +437,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* --- lifecycle and accessors --------------------------------------------------- */
+/* --- lifecycle and settings ---------------------------------------------------  */
 
 void
 mock_config_init(struct mock_config *cfg)
@@ -898,189 +740,4 @@ mock_set_rate_limits(struct mock *m, unsigned per_hour, unsigned per_minute)
 		bucket_init(&m->rl_other, MOCK_RATE_UNLIMITED, MOCK_RATE_UNLIMITED);
 	}
 	pthread_mutex_unlock(&m->lock);
-}
-
-size_t
-mock_request_count(struct mock *m, const char *method, const char *path, int status)
-{
-	size_t i, n = 0;
-
-	pthread_mutex_lock(&m->lock);
-	for (i = 0; i < m->log_n; i++) {
-		const struct mock_request *e = mock_log_at(m, i);
-
-		if (method != NULL && method[0] != '\0' && strcmp(method, e->method) != 0)
-			continue;
-		if (path != NULL && fnmatch(path, e->path, 0) != 0)
-			continue;
-		if (status != 0 && status != e->status)
-			continue;
-		n++;
-	}
-	pthread_mutex_unlock(&m->lock);
-	return n;
-}
-
-int
-mock_request_get(struct mock *m, size_t index, struct mock_request *ret)
-{
-	int r = -ENOENT;
-
-	pthread_mutex_lock(&m->lock);
-	if (index < m->log_n) {
-		*ret = *mock_log_at(m, index);
-		r = 0;
-	}
-	pthread_mutex_unlock(&m->lock);
-	return r;
-}
-
-int
-mock_droplet_get(struct mock *m, int64_t id, struct mock_droplet_info *ret)
-{
-	struct mdroplet *d;
-	struct mock_droplet_info info;
-	size_t i;
-	int r = -ENOENT;
-
-	pthread_mutex_lock(&m->lock);
-	advance(m);
-	d = mstate_droplet(m->st, id);
-	if (d != NULL) {
-		memset(&info, 0, sizeof(info));
-		info.id = d->id;
-		snprintf(info.name, sizeof(info.name), "%s", d->name);
-		snprintf(info.status, sizeof(info.status), "%s", mstatus_name(d->status));
-		info.misbehaviour = d->misbehaviour;
-		info.busy = d->busy_action != 0;
-		info.n_actions = d->n_actions;
-		for (i = 0; i < m->st->n_images; i++)
-			if (m->st->images[i].droplet_id == id)
-				info.n_snapshots++;
-		for (i = 0; i < m->st->n_volumes; i++)
-			if (m->st->volumes[i].droplet_id == id)
-				info.n_volumes++;
-		*ret = info;
-		r = 0;
-	}
-	pthread_mutex_unlock(&m->lock);
-	return r;
-}
-
-int
-mock_droplet_set_status(struct mock *m, int64_t id, const char *status)
-{
-	struct mdroplet *d;
-	enum mstatus s;
-	int r;
-
-	if (status == NULL || mstatus_parse(status, &s) < 0)
-		return -EINVAL;
-	pthread_mutex_lock(&m->lock);
-	d = mstate_droplet(m->st, id);
-	r = d == NULL ? -ENOENT : 0;
-	if (d != NULL)
-		d->status = s;
-	pthread_mutex_unlock(&m->lock);
-	return r;
-}
-
-int
-mock_droplet_set_misbehaviour(struct mock *m, int64_t id, unsigned bits)
-{
-	struct mdroplet *d;
-	int r;
-
-	pthread_mutex_lock(&m->lock);
-	d = mstate_droplet(m->st, id);
-	r = d == NULL ? -ENOENT : 0;
-	if (d != NULL)
-		d->misbehaviour = bits;
-	pthread_mutex_unlock(&m->lock);
-	return r;
-}
-
-int
-mock_droplet_snapshots(struct mock *m, int64_t id, struct mock_snapshot *ret, size_t max)
-{
-	size_t i, n = 0;
-	int r;
-
-	pthread_mutex_lock(&m->lock);
-	advance(m);
-	if (mstate_droplet(m->st, id) == NULL) {
-		r = -ENOENT;
-		goto out;
-	}
-	for (i = 0; i < m->st->n_images; i++) {
-		const struct mimage *img = &m->st->images[i];
-
-		if (img->droplet_id != id)
-			continue;
-		if (n < max) {
-			memset(&ret[n], 0, sizeof(ret[n]));
-			ret[n].id = img->id;
-			snprintf(ret[n].name, sizeof(ret[n].name), "%s", img->name);
-			snprintf(ret[n].type, sizeof(ret[n].type), "%s", img->backup ? "backup" : "snapshot");
-			ret[n].created_at = img->created_at;
-		}
-		n++;
-	}
-	r = n > INT32_MAX ? INT32_MAX : (int)n;
-out:
-	pthread_mutex_unlock(&m->lock);
-	return r;
-}
-
-int
-mock_volume_snapshots(struct mock *m, const char *id, struct mock_snapshot *ret, size_t max)
-{
-	size_t i, n = 0;
-	int r;
-
-	pthread_mutex_lock(&m->lock);
-	if (id == NULL || mstate_volume(m->st, id) == NULL) {
-		r = -ENOENT;
-		goto out;
-	}
-	for (i = 0; i < m->st->n_vsnaps; i++) {
-		const struct mvsnap *vs = &m->st->vsnaps[i];
-
-		if (strcmp(vs->volume_id, id) != 0)
-			continue;
-		if (n < max) {
-			memset(&ret[n], 0, sizeof(ret[n]));
-			snprintf(ret[n].uuid, sizeof(ret[n].uuid), "%s", vs->id);
-			snprintf(ret[n].name, sizeof(ret[n].name), "%s", vs->name);
-			snprintf(ret[n].type, sizeof(ret[n].type), "snapshot");
-			ret[n].created_at = vs->created_at;
-		}
-		n++;
-	}
-	r = n > INT32_MAX ? INT32_MAX : (int)n;
-out:
-	pthread_mutex_unlock(&m->lock);
-	return r;
-}
-
-size_t
-mock_action_count(struct mock *m, int64_t droplet_id, const char *type, const char *status)
-{
-	size_t i, n = 0;
-
-	pthread_mutex_lock(&m->lock);
-	advance(m);
-	for (i = 0; i < m->st->n_actions; i++) {
-		const struct maction *a = &m->st->actions[i];
-
-		if (droplet_id != 0 && a->droplet_id != droplet_id)
-			continue;
-		if (type != NULL && strcmp(type, maction_type_name(a->type)) != 0)
-			continue;
-		if (status != NULL && strcmp(status, maction_status_name(a->status)) != 0)
-			continue;
-		n++;
-	}
-	pthread_mutex_unlock(&m->lock);
-	return n;
 }

@@ -11,21 +11,10 @@
 
 #include "fault.h"
 #include "mock.h"
+#include "ratelimit.h"
 #include "state.h"
 
 #define MAX_STALLS		256
-
-/* Sliding windows of request times (mock time), one ring per window. */
-struct window {
-	unsigned limit;			/* MOCK_RATE_UNLIMITED: off */
-	double span;			/* seconds of mock time */
-	double *t;
-	size_t head, n;
-};
-
-struct bucket {
-	struct window hour, minute;
-};
 
 struct stall {
 	struct MHD_Connection *c;
@@ -76,6 +65,16 @@ double	mock_now(const struct mock *m);
 
 /* Request log entry I, 0 the oldest kept (I < m->log_n). */
 struct mock_request *mock_log_at(struct mock *m, size_t i);
+
+/* Complete every action whose time has come. */
+void	mock_advance_locked(struct mock *m);
+
+/*
+ * Log a /v2 request (FAULT the fault kind's name or NULL, WHEN its Unix
+ * time); past MOCK_MAX_REQUEST_LOG the oldest entry goes, still counted.
+ */
+void	mock_log_request(struct mock *m, const char *method, const char *url, const char *query,
+	    int status, const char *fault, double when);
 
 /* mock_reset and mock_add_fault, for callers that hold the lock. */
 int	mock_reset_locked(struct mock *m);
