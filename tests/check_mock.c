@@ -1364,7 +1364,7 @@ START_TEST(test_route_table_matches_served_operations)
 			ck_assert_msg(strcmp(listed[i], line) != 0, "%s lists %s twice", path, line);
 		snprintf(listed[n_listed++], sizeof(listed[0]), "%s", line);
 	}
-	fclose(f);
+	ck_assert_int_eq(fclose(f), 0);
 
 	t = route_table(&n);
 	ck_assert_uint_gt(n, 0);
