@@ -437,7 +437,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* --- lifecycle and settings ---------------------------------------------------  */
+/* --- lifecycle and settings -------------------------------------------------- */
 
 void
 mock_config_init(struct mock_config *cfg)
