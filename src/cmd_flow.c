@@ -392,7 +392,13 @@ journal_put(const struct flow_record *rec, struct journal *j, bool durable)
 static int
 hook_intent(const struct flow_record *rec, void *userdata)
 {
-	return journal_put(rec, userdata, true);
+	int r = journal_put(rec, userdata, true);
+
+	if (r == -EINVAL)
+		log_error("droplet %" PRId64 " (%s): '%s/%" PRId64 ".intent.tmp' is not a regular "
+		    "file (a FIFO?), so its journal record cannot be written; remove it",
+		    rec->droplet_id, rec->droplet_name, journal_dir(userdata), rec->droplet_id);
+	return r;
 }
 
 static void
@@ -430,9 +436,38 @@ cmd_session_hooks(struct cmd_session *s, struct flow_config *cfg)
 	cfg->n_was_active_ids = s->n_waiting;
 }
 
+/* Why a journal record could not be read, in words. */
+static const char *
+damage_text(int damage)
+{
+	switch (damage) {
+	case -EBADMSG:
+		return "it is damaged";
+	case -EINVAL:
+		return "it is not a regular file (a FIFO or a device?)";
+	case -ELOOP:
+		return "it is a symlink";
+	case -EFBIG:
+		return "it is too big";
+	default:
+		return strerror(-damage);
+	}
+}
+
+/* Say that recovery waits, and for how long: the wait may take hours. */
+static void
+recovery_waiting(const struct recover_result *r, long limit_s, void *userdata)
+{
+	(void)userdata;
+	log_warn("recovery: droplet %" PRId64 " (%s): action %" PRId64 " (its snapshot) is still "
+	    "in progress, and it cannot be powered on before that ends; waiting for it, up to "
+	    "%ld min", r->rec.droplet_id, r->rec.name[0] ? r->rec.name : "?", r->action_id,
+	    limit_s / 60);
+}
+
 /* Log what recovery found and did; returns the exit code it deserves. */
 static int
-report_recovery(const struct recover_result *res, size_t n)
+report_recovery(const struct recover_result *res, size_t n, const char *state_dir)
 {
 	int code = EXIT_OK;
 	size_t i;
@@ -442,19 +477,41 @@ report_recovery(const struct recover_result *res, size_t n)
 		enum log_level lvl = r->outcome == RECOVER_FAILED ? LOG_LEVEL_ERR :
 		    r->outcome == RECOVER_WAITING ? LOG_LEVEL_WARNING : LOG_LEVEL_NOTICE;
 
-		log_msg(lvl, "recovery: droplet %" PRId64 " (%s), left by an interrupted run "
-		    "(slot snapshot '%s'): %s", r->rec.droplet_id,
-		    r->rec.name[0] ? r->rec.name : "?", r->rec.snapshot[0] ? r->rec.snapshot : "?",
-		    r->message);
+		if (r->rec.damaged)
+			log_msg(lvl, "recovery: droplet %" PRId64 ", whose journal record "
+			    "'%s/journal/%" PRId64 ".intent' cannot be read (%s; it is treated as "
+			    "the record of a droplet that was active): %s", r->rec.droplet_id,
+			    state_dir, r->rec.droplet_id, damage_text(r->rec.damage), r->message);
+		else
+			log_msg(lvl, "recovery: droplet %" PRId64 " (%s), left by an interrupted run "
+			    "(slot snapshot '%s'): %s", r->rec.droplet_id,
+			    r->rec.name[0] ? r->rec.name : "?",
+			    r->rec.snapshot[0] ? r->rec.snapshot : "?", r->message);
 		if (r->outcome == RECOVER_FAILED)
 			code = r->transient || code == EXIT_TEMPFAIL ? EXIT_TEMPFAIL : EXIT_UNAVAIL;
+		/* Waited as long as it may, or stopped: the droplet is still off. */
+		if (r->outcome == RECOVER_WAITING && code == EXIT_OK)
+			code = EXIT_TEMPFAIL;
+		if (r->journal_r < 0) {
+			log_error("recovery: droplet %" PRId64 ": its journal record "
+			    "'%s/journal/%" PRId64 ".intent' cannot be removed (%s); the next run "
+			    "checks the droplet again and removes it", r->rec.droplet_id, state_dir,
+			    r->rec.droplet_id, strerror(-r->journal_r));
+			if (code == EXIT_OK)
+				code = EXIT_CANTCREAT;
+		}
 	}
 	return code;
 }
 
-int
-cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api,
-    bool dry_run, struct cmd_session *s)
+/*
+ * cmd_session_open, and with READONLY, for a state directory that cannot be
+ * written: the journal is only read (journal_open_readonly), and no journal
+ * is no records.
+ */
+static int
+session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api, bool dry_run,
+    bool readonly, struct cmd_session *s)
 {
 	struct journal_record *recs = NULL;
 	struct recover_result *res = NULL;
@@ -465,15 +522,27 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 
 	memset(s, 0, sizeof(*s));
 	if (!dry_run) {
-		r = journal_open(state_dir, &s->journal, &may_recover);
+		if (readonly) {
+			r = journal_open_readonly(state_dir, &s->journal, &may_recover);
+			if (r == -ENOENT)
+				return EXIT_OK;
+		} else {
+			r = journal_open(state_dir, &s->journal, &may_recover);
+		}
 		if (r < 0) {
-			log_errno(r, "cannot open the intent journal in '%s/journal'", state_dir);
+			if (r == -EINVAL)
+				log_error("cannot open the intent journal in '%s/journal': its lock "
+				    "file '.lock' is not a regular file; remove it (dosnap makes a "
+				    "new one)", state_dir);
+			else
+				log_errno(r, "cannot open the intent journal in '%s/journal'",
+				    state_dir);
 			return EXIT_CANTCREAT;
 		}
 		r = journal_list(s->journal, &recs, &n);
 		if (r < 0) {
 			log_errno(r, "cannot read the intent journal in '%s/journal'", state_dir);
-			return EXIT_CANTCREAT;
+			return r == -ENOMEM ? EXIT_OSERR : EXIT_CANTCREAT;
 		}
 	}
 	if (n > 0 && !may_recover) {
@@ -500,16 +569,36 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 	if (n > 0) {
 		log_notice("recovering %zu droplet%s an interrupted run left behind", n,
 		    n == 1 ? "" : "s");
+		/* Waiting for a snapshot may be long: a stop signal ends it. */
+		rc.stop = cmd_stop_flag();
+		rc.waiting = recovery_waiting;
 		r = recover_run(s->client, s->journal, &rc, recs, n, &res);
-		if (r < 0) {
+		if (r == -ENOMEM) {
+			log_error("out of memory: cannot recover the journal's records; stopping "
+			    "(they stay for the next run)");
+			free(recs);
+			return EXIT_OSERR;
+		} else if (r < 0) {
 			log_errno(r, "cannot recover the journal's records");
 			s->recover_code = EXIT_TEMPFAIL;
 		} else {
 			size_t i;
 
-			s->recover_code = report_recovery(res, n);
+			s->recover_code = report_recovery(res, n, state_dir);
 			s->waiting = calloc(n, sizeof(*s->waiting));
-			for (i = 0; s->waiting != NULL && i < n; i++)
+			if (s->waiting == NULL) {
+				/*
+				 * Without the list, the flows would take those
+				 * droplets for off before and leave them off.
+				 */
+				log_error("out of memory: cannot keep the list of the droplets "
+				    "recovery left off; stopping (their journal records stay for "
+				    "the next run)");
+				free(res);
+				free(recs);
+				return EXIT_OSERR;
+			}
+			for (i = 0; i < n; i++)
 				if (res[i].outcome == RECOVER_WAITING && res[i].rec.was_active)
 					s->waiting[s->n_waiting++] = res[i].rec.droplet_id;
 		}
@@ -519,6 +608,26 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 	if (s->journal != NULL)
 		journal_share(s->journal);
 	return EXIT_OK;
+}
+
+int
+cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api,
+    bool dry_run, struct cmd_session *s)
+{
+	return session_open(ctx, state_dir, need_api, dry_run, false, s);
+}
+
+int
+cmd_recover_readonly(const struct cli_ctx *ctx, const char *state_dir)
+{
+	struct cmd_session s;
+	int ret;
+
+	ret = session_open(ctx, state_dir, false, false, true, &s);
+	if (ret == EXIT_OK)
+		ret = s.recover_code;
+	cmd_session_close(&s);
+	return ret;
 }
 
 void
@@ -799,6 +908,15 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	r = state_dir_resolve(ctx->state_dir, &dir);
 	if (r == 0 && !ctx->dry_run)
 		r = state_dir_prepare(dir);
+	if (r == -EROFS || r == -EACCES) {
+		/* Power first: recovery only needs to read the journal. */
+		(void)cmd_recover_readonly(ctx, dir);
+		log_error("cannot write to the state directory '%s' (%s), so the intent journal "
+		    "cannot be updated and no droplet is powered off (remount it read-write, or "
+		    "name another with --state-dir)", dir, strerror(-r));
+		ret = EXIT_CANTCREAT;
+		goto out;
+	}
 	if (r < 0) {
 		log_errno(r, "cannot use the state directory '%s' for the intent journal; "
 		    "name one with --state-dir", dir != NULL ? dir : "(none)");
@@ -1107,9 +1225,14 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 		if (cmd_api_open(ctx, true, &client) == EXIT_OK &&
 		    recover_run(client, NULL, &rc, recs, n, &res) == 0) {
 			for (i = 0; i < n; i++)
-				printf("  droplet %" PRId64 " (%s) slot snapshot '%s': %s\n",
-				    recs[i].droplet_id, recs[i].name[0] ? recs[i].name : "?",
-				    recs[i].snapshot, res[i].message);
+				if (recs[i].damaged)
+					printf("  droplet %" PRId64 " (its record cannot be read: %s): "
+					    "%s\n", recs[i].droplet_id, damage_text(recs[i].damage),
+					    res[i].message);
+				else
+					printf("  droplet %" PRId64 " (%s) slot snapshot '%s': %s\n",
+					    recs[i].droplet_id, recs[i].name[0] ? recs[i].name : "?",
+					    recs[i].snapshot, res[i].message);
 		} else {
 			for (i = 0; i < n; i++)
 				printf("  droplet %" PRId64 " (%s) slot snapshot '%s'%s: the next run "
