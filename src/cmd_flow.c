@@ -1173,6 +1173,7 @@ status_entries(const struct cli_ctx *ctx, const char *dir)
 			tz_format_rfc3339(e->zone, se->slot, when);
 		printf("  line %-4u last slot %-25s %s\n", e->line, when,
 		    se == NULL || se->slot == 0 ? "" : se->result == 0 ? "ok" : "failed");
+		cmd_print_retries(e, se, ctx->now);
 	}
 	state_release(&st);
 	free(path);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct api_client;
 struct cli_ctx;
@@ -73,6 +74,14 @@ void	cmd_session_hooks(struct cmd_session *s, struct flow_config *cfg);
 struct flow_job;
 void	cmd_notify(struct api_client *c, const char *global_url, const struct flow_job *jobs,
 	    size_t n, const struct flow_report *rep);
+
+/*
+ * Print to stdout the retries pending for entry E's last slot as the state
+ * remembers it (SE, may be NULL): which droplets, when, and until when;
+ * or that the window ended before they succeeded.  Nothing when none.
+ */
+struct state_entry;
+void	cmd_print_retries(const struct sched_entry *e, const struct state_entry *se, int64_t now);
 
 /* Write S as a JSON string to F. */
 void	cmd_json_string(FILE *f, const char *s);
