@@ -1146,7 +1146,9 @@ status_usage(FILE *f)
 	    "\n"
 	    "Show the intent journal's open records (droplets an interrupted run powered\n"
 	    "off and has not restored) and, with an API token, what recovery would do;\n"
-	    "then each schedule entry's last slot and its outcome.  Changes nothing.\n");
+	    "then each schedule entry's last slot and its outcome.  Changes nothing.\n"
+	    "\n"
+	    "  --monitor   one line and exit 0/1/2/3 for monitoring (see status --monitor --help)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
 
@@ -1195,6 +1197,10 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 	size_t i, n = 0;
 	int c, r, ret = EXIT_OK;
 
+	/* The monitoring check has options of its own: see cmd_monitor.c. */
+	for (i = 1; i < (size_t)argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--monitor") == 0)
+			return cmd_monitor(ctx, argc, argv);
 	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
 		r = cli_common_option(ctx, c, optarg);
 		if (r > 1)

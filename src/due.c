@@ -229,6 +229,9 @@ due_mark(struct state *st, const struct sched_entry *e, int64_t now, int64_t slo
 
 	if (se == NULL)
 		return -ENOMEM;
+	/* A new entry: the fire times it may miss start with its first slot. */
+	if (se->checked == 0 && se->slot == 0 && se->since == 0)
+		se->since = slot != 0 ? slot - 1 : now;
 	if (now > se->checked)
 		se->checked = now;
 	if (slot != 0) {

@@ -394,8 +394,8 @@ parse_droplet(char *buf, struct state_entry *se)
  *	file    = magic NL *( record NL )
  *	magic   = "dosnap-state 1"
  *	record  = "last-run" SP int
- *	        / "entry" SP hex16 SP int SP int SP int [SP int]
- *	                                ; id checked slot result [last-ok]
+ *	        / "entry" SP hex16 SP int SP int SP int [SP int SP int]
+ *	                                ; id checked slot result [last-ok since]
  *	        / "droplet" SP int SP int SP outcome SP int SP int SP int SP int
  *	                    SP int SP int SP int SP name
  *	                                ; id slot outcome attempts next-retry
@@ -406,7 +406,7 @@ parse_droplet(char *buf, struct state_entry *se)
  *	outcome = "-" / "ok" / "passing" / "lasting"
  *	name    = "-" / 1*63( ALPHA / DIGIT / "." / "_" / "-" )
  *
- * Files written before droplet, counter and last-ok existed load as they
+ * Files written before droplet, counter, last-ok and since existed load as they
  * are.  Unknown record names are damage: this version wrote every line it
  * knows.
  */
@@ -452,16 +452,17 @@ state_parse(const char *text, size_t len, struct state *ret, unsigned *ret_line)
 				goto fail;
 			}
 		} else if (strncmp(buf, "entry ", 6) == 0) {
-			char id[17], checked[24], slot[24], result[8], lastok[24] = "0", extra[2];
+			char id[17], checked[24], slot[24], result[8], lastok[24] = "0";
+			char since[24] = "0", extra[2];
 			struct state_entry *e;
 			int64_t res;
 			uint64_t idv;
 			char *idend;
 			int nf;
 
-			nf = sscanf(buf + 6, "%16s %23s %23s %7s %23s %1s", id, checked, slot, result,
-			    lastok, extra);
-			if (nf < 4 || nf > 5 ||
+			nf = sscanf(buf + 6, "%16s %23s %23s %7s %23s %23s %1s", id, checked, slot,
+			    result, lastok, since, extra);
+			if ((nf != 4 && nf != 6) ||
 			    strlen(id) != 16 || strspn(id, "0123456789abcdef") != 16) {
 				r = -EBADMSG;
 				goto fail;
@@ -480,7 +481,8 @@ state_parse(const char *text, size_t len, struct state *ret, unsigned *ret_line)
 			if (parse_int64(checked, 0, INT64_MAX, &e->checked) < 0 ||
 			    parse_int64(slot, 0, INT64_MAX, &e->slot) < 0 ||
 			    parse_int64(result, 0, 255, &res) < 0 ||
-			    parse_int64(lastok, 0, INT64_MAX, &e->last_ok) < 0) {
+			    parse_int64(lastok, 0, INT64_MAX, &e->last_ok) < 0 ||
+			    parse_int64(since, 0, INT64_MAX, &e->since) < 0) {
 				r = -EBADMSG;
 				goto fail;
 			}
@@ -573,14 +575,14 @@ state_save(const struct state *st, const char *path)
 		const struct state_entry *e = &st->entries[i];
 
 		/* The old four fields alone while there is nothing more to say. */
-		if (e->last_ok == 0)
+		if (e->last_ok == 0 && e->since == 0)
 			len += (size_t)snprintf(buf + len, cap - len,
 			    "entry %016" PRIx64 " %" PRId64 " %" PRId64 " %d\n",
 			    e->id, e->checked, e->slot, e->result);
 		else
 			len += (size_t)snprintf(buf + len, cap - len,
-			    "entry %016" PRIx64 " %" PRId64 " %" PRId64 " %d %" PRId64 "\n",
-			    e->id, e->checked, e->slot, e->result, e->last_ok);
+			    "entry %016" PRIx64 " %" PRId64 " %" PRId64 " %d %" PRId64 " %" PRId64 "\n",
+			    e->id, e->checked, e->slot, e->result, e->last_ok, e->since);
 		for (j = 0; j < e->n_droplets; j++) {
 			const struct state_droplet *d = &e->droplets[j];
 			char name[sizeof(d->name)];

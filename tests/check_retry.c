@@ -40,8 +40,8 @@ START_TEST(test_delays)
 		ck_assert_int_eq(retry_delay(i), want[i]);
 	ck_assert_int_eq(retry_delay(1000000), 3600);
 	/* From the start of the failed attempt's minute. */
-	ck_assert_int_eq(retry_at(1764127837, 1), 1764127800 + 60);
-	ck_assert_int_eq(retry_at(1764127800, 3), 1764127800 + 240);
+	ck_assert_int_eq(retry_at(1795663837, 1), 1795663800 + 60);
+	ck_assert_int_eq(retry_at(1795663800, 3), 1795663800 + 240);
 }
 END_TEST
 
@@ -59,7 +59,7 @@ expr_entry(const char *expr, struct sched_entry *e, int64_t catchup)
 START_TEST(test_window)
 {
 	struct sched_entry e;
-	int64_t slot = 1764127800, end;	/* 2026-11-26T03:30:00Z */
+	int64_t slot = 1795663800, end;	/* 2026-11-26T03:30:00Z */
 
 	expr_entry("*/15 * * * *", &e, 86400);
 	ck_assert_int_eq(retry_window_end(&e, slot, &end), 0);
@@ -79,7 +79,7 @@ one_droplet(struct state *st, struct state_entry **ret, enum state_outcome outco
 	struct state_droplet *d;
 
 	ck_assert_ptr_nonnull(se);
-	se->slot = 1764127800;
+	se->slot = 1795663800;
 	d = state_droplet_get(se, WEB2);
 	ck_assert_ptr_nonnull(d);
 	d->slot = se->slot;
@@ -93,7 +93,7 @@ START_TEST(test_due)
 	struct sched_entry e;
 	struct state st;
 	struct state_entry *se;
-	int64_t slot = 1764127800, got = 0;
+	int64_t slot = 1795663800, got = 0;
 
 	expr_entry("30 3 * * *", &e, 86400);
 	state_init(&st);
@@ -129,9 +129,9 @@ START_TEST(test_state_old_format_loads)
 {
 	static const char old[] =
 	    "dosnap-state 1\n"
-	    "last-run 1764127820\n"
-	    "entry 00000000000000ab 1764127820 1764127800 75\n"
-	    "entry 00000000000000cd 1764127820 0 0\n";
+	    "last-run 1795663820\n"
+	    "entry 00000000000000ab 1795663820 1795663800 75\n"
+	    "entry 00000000000000cd 1795663820 0 0\n";
 	struct state st;
 	const struct state_entry *se;
 
@@ -140,7 +140,7 @@ START_TEST(test_state_old_format_loads)
 	ck_assert_uint_eq(st.n_entries, 2);
 	se = state_find(&st, 0xab);
 	ck_assert_ptr_nonnull(se);
-	ck_assert_int_eq(se->slot, 1764127800);
+	ck_assert_int_eq(se->slot, 1795663800);
 	ck_assert_int_eq(se->result, 75);
 	ck_assert_int_eq(se->last_ok, 0);
 	ck_assert_uint_eq(se->n_droplets, 0);
@@ -160,16 +160,17 @@ START_TEST(test_state_round_trip)
 	state_init(&st);
 	state_init(&back);
 	se = state_get(&st, 0x1234);
-	se->checked = 1764127820;
-	se->slot = 1764127800;
+	se->checked = 1795663820;
+	se->slot = 1795663800;
 	se->result = 75;
 	se->last_ok = 1764041400;
+	se->since = 1763000000;
 	d = state_droplet_get(se, WEB2);
 	d->slot = se->slot;
 	d->outcome = STATE_OUTCOME_PASSING;
 	d->attempts = 2;
-	d->next_retry = 1764127800 + 180;
-	d->last_attempt = 1764127861;
+	d->next_retry = 1795663800 + 180;
+	d->last_attempt = 1795663861;
 	d->last_success = 1764041460;
 	d->duration_ms = 1234;
 	d->taken = 41;
@@ -187,13 +188,14 @@ START_TEST(test_state_round_trip)
 	se = (struct state_entry *)state_find(&back, 0x1234);
 	ck_assert_ptr_nonnull(se);
 	ck_assert_int_eq(se->last_ok, 1764041400);
+	ck_assert_int_eq(se->since, 1763000000);
 	ck_assert_uint_eq(se->n_droplets, 2);
 	d = (struct state_droplet *)state_droplet_find(se, WEB2);
 	ck_assert_ptr_nonnull(d);
 	ck_assert_int_eq(d->outcome, STATE_OUTCOME_PASSING);
 	ck_assert_int_eq(d->attempts, 2);
-	ck_assert_int_eq(d->next_retry, 1764127980);
-	ck_assert_int_eq(d->last_attempt, 1764127861);
+	ck_assert_int_eq(d->next_retry, 1795663980);
+	ck_assert_int_eq(d->last_attempt, 1795663861);
 	ck_assert_int_eq(d->last_success, 1764041460);
 	ck_assert_int_eq(d->duration_ms, 1234);
 	ck_assert_uint_eq(d->taken, 41);
@@ -220,8 +222,9 @@ static const char *const damaged[] = {
 	"dosnap-state 1\nentry 00000000000000ab 1 2 0\ndroplet 1 0 ok 0 0 0 0 0 0 0 -\n"
 	"droplet 1 0 ok 0 0 0 0 0 0 0 -\n",
 	"dosnap-state 1\nentry 00000000000000ab 1 2 0\ndroplet 1 0 ok -1 0 0 0 0 0 0 -\n",
-	/* An entry with too many fields; a counter with a bad name or value. */
-	"dosnap-state 1\nentry 00000000000000ab 1 2 0 3 4\n",
+	/* An entry with five or seven fields; a counter with a bad name or value. */
+	"dosnap-state 1\nentry 00000000000000ab 1 2 0 3\n",
+	"dosnap-state 1\nentry 00000000000000ab 1 2 0 3 4 5\n",
 	"dosnap-state 1\ncounter API 1\n",
 	"dosnap-state 1\ncounter api x\n",
 };

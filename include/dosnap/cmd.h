@@ -83,6 +83,13 @@ void	cmd_notify(struct api_client *c, const char *global_url, const struct flow_
 struct state_entry;
 void	cmd_print_retries(const struct sched_entry *e, const struct state_entry *se, int64_t now);
 
+/*
+ * `dosnap status --monitor` (cmd_status hands over when it sees --monitor):
+ * one line on stdout and the plugin exit code, 0 OK to 3 UNKNOWN.
+ */
+struct cli_ctx;
+int	cmd_monitor(struct cli_ctx *ctx, int argc, char **argv);
+
 /* Write S as a JSON string to F. */
 void	cmd_json_string(FILE *f, const char *s);
 

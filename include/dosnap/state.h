@@ -43,6 +43,7 @@ struct state_entry {
 	int64_t slot;		/* the last slot run (0: none) */
 	int result;		/* that slot's outcome: 0 ok, else an exit code */
 	int64_t last_ok;	/* the last slot that fully succeeded (0: none known) */
+	int64_t since;		/* fire times after this are dosnap's to run (0: unknown) */
 	struct state_droplet *droplets;	/* owned; sorted by id */
 	size_t n_droplets;
 };

@@ -23,6 +23,7 @@ _dosnap_command_opts()
 	snapshot)	echo "$flow --keep --max-age --power --name --shutdown-timeout --timeout --volumes" ;;
 	prune)		echo "$flow --keep --max-age --name" ;;
 	list)		echo '--json' ;;
+	status)		echo '--monitor --grace --warn-after --crit-after' ;;
 	next)		echo '--json --expr --tz --from -n --count' ;;
 	*)		echo '' ;;
 	esac
@@ -36,6 +37,7 @@ _dosnap_takes_value()
 	--jobs|--stop-timeout|--notify|--rate-limit|--time-scale) return 0 ;;
 	--keep|--max-age|--power|--name|--shutdown-timeout|--timeout) return 0 ;;
 	--expr|--tz|--from|-n|--count) return 0 ;;
+	--grace|--warn-after|--crit-after) return 0 ;;
 	esac
 	return 1
 }
