@@ -749,6 +749,12 @@ cmd_flow_option(struct cli_ctx *ctx, const char *cmd, int c, const char *arg)
 			return cli_usage_error(cmd, "--notify: '%s' is not an http(s) URL", arg);
 		ctx->notify = arg;
 		return 1;
+	case OPT_METRICS_FILE:
+		if (arg[0] == '\0')
+			return cli_usage_error(cmd, "--metrics-file: give a path, e.g. "
+			    "/var/lib/prometheus/node-exporter/dosnap.prom");
+		ctx->metrics_file = arg;
+		return 1;
 	case OPT_STOP_TIMEOUT:
 		if (sched_parse_duration(arg, &n) < 0 || n <= 0 || n > 86400)
 			return cli_usage_error(cmd, "--stop-timeout: '%s' is not a duration like "
@@ -782,6 +788,7 @@ snapshot_usage(FILE *f)
 	    "  --dry-run               show the requests that would change something; send none\n"
 	    "  --notify URL            ping URL/start, then URL or URL/fail with the summary\n"
 	    "  --rate-limit N|off      API requests a minute at most (default 240; the API allows 250)\n"
+	    "  --metrics-file PATH     write Prometheus metrics there (default $DOSNAP_METRICS_FILE)\n"
 	    "  --token-file FILE, --api-url URL, --cacert FILE, --stop-timeout D,\n"
 	    "  --time-scale F (tests against dosnap-mock: scale every wait)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
@@ -950,6 +957,7 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 		goto out;
 	}
 	cmd_print_report(&rep, ctx->dry_run || prune);
+	(void)cmd_metrics_after_flow(ctx, dir, &job, &rep, sess.client);
 	ret = cmd_report_exit(&rep);
 	if (ret == EXIT_OK)
 		ret = sess.recover_code;

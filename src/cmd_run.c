@@ -38,6 +38,8 @@ run_usage(FILE *f)
 	    "  --stop-timeout D  on SIGTERM/SIGINT, time allowed to power droplets back on (5m)\n"
 	    "  --notify URL  ping URL/start, then URL or URL/fail with the summary\n"
 	    "  --rate-limit N|off  API requests a minute at most (default 240)\n"
+	    "  --metrics-file PATH  write Prometheus metrics there after work (node_exporter's\n"
+	    "              textfile directory; default $DOSNAP_METRICS_FILE)\n"
 	    "              (healthchecks.io style; entries may have their own notify=URL)\n"
 	    "  --token-file FILE, --api-url URL, --cacert FILE, --time-scale F (tests)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
@@ -444,6 +446,8 @@ run_flows(struct cli_ctx *ctx, const char *dir,
 		log_warn("stopped by a signal; droplets it powered off were powered back on");
 		ret = EXIT_TEMPFAIL;
 	}
+	if (!ctx->dry_run)
+		cmd_metrics_note_api(st, sess.client);
 	for (i = 0; i < n_due && !ctx->dry_run; i++) {
 		int64_t ended = ctx->now + (int64_t)(time(NULL) - started);
 		int code;
@@ -458,6 +462,8 @@ run_flows(struct cli_ctx *ctx, const char *dir,
 		    (*cfg.stop && entry_result(&rep, &jobs[i]) != EXIT_OK))
 			continue;	/* left due: see keep_due */
 		code = run_note_outcomes(st, &jobs[i], &rjobs[i], due[i].retry, &rep, ended, &r);
+		if (due[i].retry)
+			cmd_metrics_note_slot_retries(st, 1);
 		if (r < 0) {
 			log_errno(r, "cannot record the outcome of line %u", jobs[i].entry->line);
 			ret = EXIT_OSERR;
@@ -559,7 +565,8 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	struct due_item *due = NULL;
 	char *dir = NULL, *path = NULL;
 	size_t n_due = 0;
-	bool clock_back, dirty, repaired;
+	bool clock_back, dirty, repaired, recovered;
+	const char *metrics;
 	int c, r, ret = EXIT_OK, lock = -1;
 
 	state_init(&st);
@@ -672,7 +679,8 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	 * off: recover them now, even when nothing is due.  Looking costs one
 	 * opendir(), so the minute that finds nothing stays cheap.
 	 */
-	if (n_due > 0 || journal_has_records(dir))
+	recovered = n_due == 0 && journal_has_records(dir);
+	if (n_due > 0 || recovered)
 		ret = run_flows(ctx, dir, due, n_due, &st);
 	r = keep_due(&st, due, n_due);
 	if (r < 0) {
@@ -696,6 +704,10 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
+	/* After work, or a retry due; a quiet minute only when there is no file yet. */
+	metrics = cmd_metrics_path(ctx);
+	if (metrics != NULL && (n_due > 0 || recovered || cmd_metrics_missing(metrics)))
+		cmd_metrics_write(metrics, s, &st, ctx->now, true);
 	if (n_due == 0)
 		log_info("nothing due");
 out:
