@@ -151,6 +151,40 @@ START_TEST(test_render)
 }
 END_TEST
 
+/* The man page's example alert rule is one promtool accepts. */
+START_TEST(test_alert_rule_in_man)
+{
+	char *man = NULL, *dir, *path, *start, *end, cmd[4200];
+	size_t len;
+	const char *ci = getenv("CI");
+	char manpath[4096];
+
+	snprintf(manpath, sizeof(manpath), "%s/src/man/dosnap.1", tu_srcdir());
+	ck_assert_int_eq(read_file_capped(manpath, 1 << 20, &man, &len), 0);
+	start = strstr(man, "groups:\n");
+	ck_assert_ptr_nonnull(start);
+	end = strstr(start, ".Ed\n");
+	ck_assert_ptr_nonnull(end);
+	*end = '\0';
+	ck_assert_ptr_nonnull(strstr(start, "26 * 3600"));
+	if (system("command -v promtool >/dev/null 2>&1") != 0) {
+		ck_assert_msg(ci == NULL || strcmp(ci, "true") != 0,
+		    "promtool is not installed, and CI=true needs it (apt-get install prometheus)");
+		free(man);
+		return;
+	}
+	dir = tu_mkdtemp();
+	path = tu_write(dir, "rules.yml", start);
+	snprintf(cmd, sizeof(cmd), "promtool check rules '%s' >/dev/null 2>&1", path);
+	ck_assert_msg(system(cmd) == 0, "promtool check rules fails on the man page's rule:\n%s",
+	    start);
+	tu_rmtree(dir);
+	free(path);
+	free(dir);
+	free(man);
+}
+END_TEST
+
 /* --- the real binary ----------------------------------------------------- */
 
 struct t {
@@ -240,10 +274,14 @@ START_TEST(test_run_outage_and_retry)
 	char *text, *again;
 	struct stat before, after;
 
+	mode_t mask;
+
 	t_start(&t, "30 3 * * *  310000002\n");
 	add_fault(t.m, "kind=503,method=POST");
+	mask = umask(077);	/* as under the example unit's UMask= */
 	ds(&t, &res, NULL, "run", "2026-11-26T03:30:20Z", "-f", t.schedule, "--metrics-file",
 	    t.prom, NULL);
+	umask(mask);
 	assert_exit(res, 75);
 	tu_result_release(&res);
 	text = slurp(t.prom);
@@ -257,6 +295,9 @@ START_TEST(test_run_outage_and_retry)
 	assert_lacks(text, "dosnap_api_requests_total 0\n");
 	assert_promtool_ok(t.prom);
 	free(text);
+	/* Readable by the collector's user, whatever the umask. */
+	ck_assert_int_eq(stat(t.prom, &before), 0);
+	ck_assert_uint_eq(before.st_mode & 0777, 0644);
 
 	/* A quiet minute leaves the file alone. */
 	ck_assert_int_eq(stat(t.prom, &before), 0);
@@ -364,6 +405,7 @@ metrics_suite(void)
 
 	tcase_add_test(unit, test_escape);
 	tcase_add_test(unit, test_render);
+	tcase_add_test(unit, test_alert_rule_in_man);
 	tcase_set_timeout(e2e, 60);
 	tcase_add_test(e2e, test_run_outage_and_retry);
 	tcase_add_test(e2e, test_snapshot_and_prune);

@@ -89,7 +89,7 @@ expect_match()
 
 global='-f --schedule --state-dir --now --token-file --api-url --cacert --log-format
 	-v --verbose -q --quiet -h --help --version'
-flow='--dry-run --jobs --stop-timeout --notify --rate-limit --time-scale'
+flow='--dry-run --jobs --stop-timeout --notify --rate-limit --time-scale --metrics-file'
 
 for mode in default no-breaks; do
 	if [[ $mode == default ]]; then

@@ -33,7 +33,7 @@ int	metrics_render(const struct schedule *s, const struct state *st, int64_t now
 /*
  * As metrics_render, written to PATH atomically (a temporary file beside
  * it, renamed over it: node_exporter reads the old file or the new one),
- * mode 0644 so that the collector's user may read it.
+ * mode 0644 whatever the umask, so that the collector's user may read it.
  */
 int	metrics_write(const char *path, const struct schedule *s, const struct state *st,
 	    int64_t now, bool retries);
