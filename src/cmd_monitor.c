@@ -96,7 +96,7 @@ say(enum monitor_level level, const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
-	fflush(stdout);
+	(void)fflush(stdout);
 	return (int)level;
 }
 

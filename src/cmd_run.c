@@ -177,8 +177,6 @@ format_retry_droplets(const struct state_entry *se, bool due_only, int64_t now, 
 			break;
 		len += (size_t)n;
 	}
-	if (len >= size)
-		len = size - 1;
 }
 
 void

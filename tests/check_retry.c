@@ -219,8 +219,7 @@ static const char *const damaged[] = {
 	"dosnap-state 1\nentry 00000000000000ab 1 2 0\ndroplet 1 0 fine 0 0 0 0 0 0 0 -\n",
 	"dosnap-state 1\nentry 00000000000000ab 1 2 0\ndroplet 1 0 ok 0 0 0 0 0 0 0 a b\n",
 	/* The same droplet twice, a negative number. */
-	"dosnap-state 1\nentry 00000000000000ab 1 2 0\ndroplet 1 0 ok 0 0 0 0 0 0 0 -\n"
-	"droplet 1 0 ok 0 0 0 0 0 0 0 -\n",
+	"dosnap-state 1\nentry 00000000000000ab 1 2 0\ndroplet 1 0 ok 0 0 0 0 0 0 0 -\ndroplet 1 0 ok 0 0 0 0 0 0 0 -\n",
 	"dosnap-state 1\nentry 00000000000000ab 1 2 0\ndroplet 1 0 ok -1 0 0 0 0 0 0 -\n",
 	/* An entry with five or seven fields; a counter with a bad name or value. */
 	"dosnap-state 1\nentry 00000000000000ab 1 2 0 3\n",
