@@ -145,7 +145,7 @@ START_TEST(test_unknown_bad_schedule)
 	struct tu_result res;
 
 	t_start(&t, "30 3 * * *  310000002\n");
-	tu_write(t.dir, "schedule", "61 3 * * *  310000002\n");
+	free(tu_write(t.dir, "schedule", "61 3 * * *  310000002\n"));
 	monitor_at(&t, &res, SLOT0, NULL);
 	assert_exit(res, 3);
 	assert_has(res.out, "DOSNAP UNKNOWN - cannot read schedule '");
