@@ -652,11 +652,16 @@ struct cmd_entry {
 	struct schedule *schedule;
 };
 
+#define TOKEN_AS_TARGET "a target looks like an API token (not repeated here); pass the " \
+	"token with --token-file FILE or $DIGITALOCEAN_ACCESS_TOKEN, never on the command line"
+
 static int
 entry_add(struct cmd_entry *ce, const char *key, const char *value)
 {
 	int n;
 
+	if (key == NULL && token_looks_like(value))
+		return -EPERM;	/* a token pasted as a target: never echoed */
 	if (strpbrk(value, " \t\n") != NULL)
 		return -EINVAL;
 	/* The schedule's own limit on a line applies to the flags as well. */
@@ -835,7 +840,7 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	int c, r, ret;
 
 	ce.len = (size_t)snprintf(ce.line, sizeof(ce.line), "* * * * *");
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt(cmd, argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		key = NULL;
 		switch (c) {
 		case OPT_KEEP:
@@ -897,6 +902,8 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 			if (r == -E2BIG)
 				return cli_usage_error(cmd, "too many targets: at most %d bytes of them; "
 				    "name many droplets with a tag:NAME instead", SCHED_MAX_LINE);
+			if (r == -EPERM)
+				return cli_usage_error(cmd, TOKEN_AS_TARGET);
 			if (r < 0)
 				return cli_usage_error(cmd, "'%s' is not a target", argv[optind]);
 		}
@@ -1040,10 +1047,10 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 	struct api_snapshot_list *snaps = NULL;
 	struct api_error err;
 	const struct sched_entry *en = NULL;
-	size_t i, j, shown = 0;
+	size_t i, j, shown = 0, unmatched = 0;
 	int c, r, ret;
 
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt("list", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		if (c == OPT_JSON) {
 			ctx->json = true;
 			continue;
@@ -1063,6 +1070,8 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 			if (r == -E2BIG)
 				return cli_usage_error("list", "too many targets: at most %d bytes of "
 				    "them; use tag:NAME", SCHED_MAX_LINE);
+			if (r == -EPERM)
+				return cli_usage_error("list", TOKEN_AS_TARGET);
 			if (r < 0)
 				return cli_usage_error("list", "'%s' is not a target", argv[optind]);
 		}
@@ -1082,6 +1091,23 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 
 		log_error("cannot list snapshots: %s", api_error_format(&err, buf, sizeof(buf)));
 		ret = r == -EACCES ? EXIT_NOPERM : err.transient ? EXIT_TEMPFAIL : EXIT_UNAVAIL;
+		goto out;
+	}
+	/* As `snapshot` and `prune` do: a target that names no droplet is a failure. */
+	for (i = 0; en != NULL && i < en->n_targets; i++) {
+		const struct sched_target *t = &en->targets[i];
+		bool found = false;
+
+		for (j = 0; j < droplets->n && !found; j++)
+			found = target_matches(&droplets->items[j], t);
+		if (!found) {
+			log_error("%s%s matches no droplet", t->kind == SCHED_TARGET_TAG ? "tag:" :
+			    t->kind == SCHED_TARGET_NAME ? "name:" : "", t->value);
+			unmatched++;
+		}
+	}
+	if (en != NULL && unmatched == en->n_targets) {
+		ret = EXIT_UNAVAIL;
 		goto out;
 	}
 	if (ctx->json)
@@ -1135,7 +1161,7 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 		printf("%s]\n", shown ? "\n" : "");
 	else if (shown == 0)
 		printf("(no snapshots)\n");
-	ret = EXIT_OK;
+	ret = unmatched > 0 ? EXIT_UNAVAIL : EXIT_OK;
 out:
 	api_snapshot_list_free(snaps);
 	api_droplet_list_free(droplets);
@@ -1160,17 +1186,20 @@ status_usage(FILE *f)
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
 
-static void
+/* Each entry's last slot; returns the exit code of loading the schedule (said why). */
+static int
 status_entries(const struct cli_ctx *ctx, const char *dir)
 {
 	struct schedule *s = NULL;
 	struct state st;
 	char *path = NULL;
 	size_t i;
+	int ret;
 
 	state_init(&st);
-	if (cmd_load_schedule(ctx, &s) != EXIT_OK)
-		return;
+	ret = cmd_load_schedule(ctx, &s);
+	if (ret != EXIT_OK)
+		return ret;
 	if (state_path_for(dir, ctx->schedule_path, &path) == 0)
 		(void)state_load(path, &st, NULL);
 	printf("\nschedule %s, state %s\n", ctx->schedule_path, path != NULL ? path : "?");
@@ -1188,6 +1217,7 @@ status_entries(const struct cli_ctx *ctx, const char *dir)
 	state_release(&st);
 	free(path);
 	schedule_free(s);
+	return EXIT_OK;
 }
 
 int
@@ -1209,7 +1239,7 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 	for (i = 1; i < (size_t)argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--monitor") == 0)
 			return cmd_monitor(ctx, argc, argv);
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt("status", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		r = cli_common_option(ctx, c, optarg);
 		if (r > 1)
 			return r;
@@ -1257,7 +1287,8 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 			printf("  (no API token: not asking the API where each flow stopped)\n");
 		}
 	}
-	status_entries(ctx, dir);
+	/* The journal is shown even then, but a schedule that cannot be read is a failure. */
+	ret = status_entries(ctx, dir);
 out:
 	free(res);
 	free(recs);

@@ -278,7 +278,7 @@ cmd_monitor(struct cli_ctx *ctx, int argc, char **argv)
 	int c, r, ret;
 
 	state_init(&st);
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt("status", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		switch (c) {
 		case OPT_MONITOR:
 			continue;

@@ -39,10 +39,10 @@ run_usage(FILE *f)
 	    "  --jobs N    droplet flows at once (default 10)\n"
 	    "  --stop-timeout D  on SIGTERM/SIGINT, time allowed to power droplets back on (5m)\n"
 	    "  --notify URL  ping URL/start, then URL or URL/fail with the summary\n"
+	    "              (healthchecks.io style; entries may have their own notify=URL)\n"
 	    "  --rate-limit N|off  API requests a minute at most (default 240)\n"
 	    "  --metrics-file PATH  write Prometheus metrics there after work (node_exporter's\n"
 	    "              textfile directory; default $DOSNAP_METRICS_FILE)\n"
-	    "              (healthchecks.io style; entries may have their own notify=URL)\n"
 	    "  --token-file FILE, --api-url URL, --cacert FILE, --time-scale F (tests)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
@@ -570,7 +570,7 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	int c, r, ret = EXIT_OK, lock = -1;
 
 	state_init(&st);
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt("run", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		r = cmd_flow_option(ctx, "run", c, optarg);
 		if (r > 1)
 			return r;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mockutil.h"
+#include "routes.h"
 #include "testutil.h"
 
 Suite	*mock_suite(void);
@@ -1338,6 +1339,61 @@ START_TEST(test_demo_fixture)
 }
 END_TEST
 
+/*
+ * The operations the mock serves live in one place: its route table names
+ * each route's operationId, and mock/served-operations.txt (which the
+ * conformance tour reads) must list exactly those.  Every pattern uses only
+ * the placeholders the router knows, so no route is dead by a typo.
+ */
+START_TEST(test_route_table_matches_served_operations)
+{
+	char path[1024], line[256], listed[64][64];
+	const struct route *t;
+	size_t n, i, j, n_listed = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/mock/served-operations.txt", tu_srcdir());
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open '%s'", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		ck_assert_msg(n_listed < 64 && strlen(line) < sizeof(listed[0]), "%s: too many or too long lines", path);
+		for (i = 0; i < n_listed; i++)
+			ck_assert_msg(strcmp(listed[i], line) != 0, "%s lists %s twice", path, line);
+		snprintf(listed[n_listed++], sizeof(listed[0]), "%s", line);
+	}
+	ck_assert_int_eq(fclose(f), 0);
+
+	t = route_table(&n);
+	ck_assert_uint_gt(n, 0);
+	for (i = 0; i < n; i++) {
+		const char *p = t[i].pattern;
+
+		ck_assert_msg(t[i].operation != NULL, "route %s %s has no operationId", t[i].method, p);
+		for (j = 0; j < n_listed && strcmp(listed[j], t[i].operation) != 0; j++)
+			;
+		ck_assert_msg(j < n_listed, "route %s %s serves %s, which %s does not list", t[i].method, p,
+		    t[i].operation, path);
+		for (j = 0; j < i; j++)
+			ck_assert_msg(strcmp(t[j].operation, t[i].operation) != 0, "%s is on two routes",
+			    t[i].operation);
+		ck_assert_msg(strncmp(p, "/v2/", 4) == 0, "route pattern %s is not under /v2/", p);
+		while ((p = strchr(p, '{')) != NULL) {
+			ck_assert_msg(strncmp(p, "{id}", 4) == 0 || strncmp(p, "{seg}", 5) == 0,
+			    "route %s %s: unknown placeholder", t[i].method, t[i].pattern);
+			p++;
+		}
+	}
+	for (j = 0; j < n_listed; j++) {
+		for (i = 0; i < n && strcmp(listed[j], t[i].operation) != 0; i++)
+			;
+		ck_assert_msg(i < n, "%s lists %s, which no route in mock/routes.c serves", path, listed[j]);
+	}
+}
+END_TEST
+
 Suite *
 mock_suite(void)
 {
@@ -1370,6 +1426,7 @@ mock_suite(void)
 	tcase_add_test(tc, test_control_plane);
 	tcase_add_test(tc, test_fixture_errors);
 	tcase_add_test(tc, test_demo_fixture);
+	tcase_add_test(tc, test_route_table_matches_served_operations);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -326,8 +326,11 @@ START_TEST(test_fifo_record)
 	argv[6] = mock_url(t.m);
 	argv[8] = t.state_dir;
 	{
-		/* `status` shows it, and why it cannot be read. */
-		const char *sargv[] = { "20", tu_dosnap_bin(), "status", "--state-dir",
+		/*
+		 * `status` shows it, and why it cannot be read (with a schedule it
+		 * can read: without one, `status` exits 66 after the journal).
+		 */
+		const char *sargv[] = { "20", tu_dosnap_bin(), "status", "-f", sched, "--state-dir",
 			t.state_dir, "--api-url", mock_url(t.m), NULL };
 
 		tu_run("/usr/bin/timeout", sargv, env, &res);
