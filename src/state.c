@@ -367,7 +367,7 @@ static const char *const outcome_names[] = {
 static int
 parse_droplet(char *buf, struct state_entry *se)
 {
-	char *f[11];
+	char *f[11] = { NULL };
 	int64_t v[8], id;
 	struct state_droplet *d;
 	size_t n, i;
@@ -473,7 +473,7 @@ state_parse(const char *text, size_t len, struct state *ret, unsigned *ret_line)
 				goto fail;
 			}
 		} else if (strncmp(buf, "entry ", 6) == 0) {
-			char *f[7];
+			char *f[7] = { NULL };
 			const char *id, *lastok = "0", *since = "0";
 			struct state_entry *e;
 			int64_t res;
@@ -487,9 +487,12 @@ state_parse(const char *text, size_t len, struct state *ret, unsigned *ret_line)
 				lastok = f[4];
 				since = f[5];
 			}
+			if (nf != 4 && nf != 6) {
+				r = -EBADMSG;
+				goto fail;
+			}
 			id = f[0];
-			if ((nf != 4 && nf != 6) ||
-			    strlen(id) != 16 || strspn(id, "0123456789abcdef") != 16) {
+			if (strlen(id) != 16 || strspn(id, "0123456789abcdef") != 16) {
 				r = -EBADMSG;
 				goto fail;
 			}
@@ -529,7 +532,7 @@ state_parse(const char *text, size_t len, struct state *ret, unsigned *ret_line)
 			if (r < 0)
 				goto fail;
 		} else if (strncmp(buf, "counter ", 8) == 0) {
-			char *f[3];
+			char *f[3] = { NULL };
 			uint64_t *c;
 			int64_t v;
 
