@@ -1364,6 +1364,9 @@ struct api_client {
 	int64_t rl_reset;		/* Unix seconds */
 	int64_t rl_hold_until;		/* monotonic ms; 0: not holding */
 	int64_t pace_until;		/* when the pacer next lets a request go */
+
+	/* For api_client_stats. */
+	uint64_t stat_requests, stat_retries, stat_429;
 };
 
 /* xorshift64*: jitter needs no quality, only independence from rand()'s global state. */
@@ -1831,6 +1834,7 @@ pacer_note_response(struct api_client *c, const struct req *q, long status, int6
 		long s = q->retry_after_s >= 0 ? q->retry_after_s : 1;
 		int64_t until;
 
+		c->stat_429++;
 		if (s > RETRY_AFTER_MAX_S)
 			s = RETRY_AFTER_MAX_S;
 		until = now + s * 1000;
@@ -1962,6 +1966,9 @@ req_start(struct req *q, int64_t now)
 	q->state = RS_RUNNING;
 	q->attempts++;
 	q->total_attempts++;
+	c->stat_requests++;
+	if (q->attempts > 1)	/* per phase and page: page 2 is no retry */
+		c->stat_retries++;
 	c->n_running++;
 	pacer_note_send(c, now);
 	if (q->phase == PH_MAIN && strcmp(method, "POST") == 0 && q->first_sent_wall == 0)
@@ -3001,6 +3008,20 @@ size_t
 api_client_pending(const struct api_client *c)
 {
 	return c == NULL ? 0 : c->n_pending;
+}
+
+void
+api_client_stats(const struct api_client *c, struct api_stats *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->ratelimit_remaining = -1;
+	if (c == NULL)
+		return;
+	ret->requests = c->stat_requests;
+	ret->retries = c->stat_retries;
+	ret->rate_limited = c->stat_429;
+	if (c->have_rl)
+		ret->ratelimit_remaining = c->rl_remaining;
 }
 
 long

@@ -771,6 +771,12 @@ cmd_flow_option(struct cli_ctx *ctx, const char *cmd, int c, const char *arg)
 			return cli_usage_error(cmd, "--notify: '%s' is not an http(s) URL", arg);
 		ctx->notify = arg;
 		return 1;
+	case OPT_METRICS_FILE:
+		if (arg[0] == '\0')
+			return cli_usage_error(cmd, "--metrics-file: give a path, e.g. "
+			    "/var/lib/prometheus/node-exporter/dosnap.prom");
+		ctx->metrics_file = arg;
+		return 1;
 	case OPT_STOP_TIMEOUT:
 		if (sched_parse_duration(arg, &n) < 0 || n <= 0 || n > 86400)
 			return cli_usage_error(cmd, "--stop-timeout: '%s' is not a duration like "
@@ -804,6 +810,7 @@ snapshot_usage(FILE *f)
 	    "  --dry-run               show the requests that would change something; send none\n"
 	    "  --notify URL            ping URL/start, then URL or URL/fail with the summary\n"
 	    "  --rate-limit N|off      API requests a minute at most (default 240; the API allows 250)\n"
+	    "  --metrics-file PATH     write Prometheus metrics there (default $DOSNAP_METRICS_FILE)\n"
 	    "  --token-file FILE, --api-url URL, --cacert FILE, --stop-timeout D,\n"
 	    "  --time-scale F (tests against dosnap-mock: scale every wait)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
@@ -974,6 +981,7 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 		goto out;
 	}
 	cmd_print_report(&rep, ctx->dry_run || prune);
+	(void)cmd_metrics_after_flow(ctx, dir, &job, &rep, sess.client);
 	ret = cmd_report_exit(&rep);
 	if (ret == EXIT_OK)
 		ret = sess.recover_code;
@@ -1194,7 +1202,9 @@ status_usage(FILE *f)
 	    "\n"
 	    "Show the intent journal's open records (droplets an interrupted run powered\n"
 	    "off and has not restored) and, with an API token, what recovery would do;\n"
-	    "then each schedule entry's last slot and its outcome.  Changes nothing.\n");
+	    "then each schedule entry's last slot and its outcome.  Changes nothing.\n"
+	    "\n"
+	    "  --monitor   one line and exit 0/1/2/3 for monitoring (see status --monitor --help)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
 
@@ -1224,6 +1234,7 @@ status_entries(const struct cli_ctx *ctx, const char *dir)
 			tz_format_rfc3339(e->zone, se->slot, when);
 		printf("  line %-4u last slot %-25s %s\n", e->line, when,
 		    se == NULL || se->slot == 0 ? "" : se->result == 0 ? "ok" : "failed");
+		cmd_print_retries(e, se, ctx->now);
 	}
 	state_release(&st);
 	free(path);
@@ -1246,6 +1257,10 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 	size_t i, n = 0;
 	int c, r, ret = EXIT_OK;
 
+	/* The monitoring check has options of its own: see cmd_monitor.c. */
+	for (i = 1; i < (size_t)argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--monitor") == 0)
+			return cmd_monitor(ctx, argc, argv);
 	while ((c = cli_getopt("status", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		r = cli_common_option(ctx, c, optarg);
 		if (r > 1)

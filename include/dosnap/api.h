@@ -313,6 +313,17 @@ int	api_client_run(struct api_client *c, int timeout_ms);
 /* Requests queued and not yet completed (their callbacks not yet run). */
 size_t	api_client_pending(const struct api_client *c);
 
+/* What a client sent and heard over its life, for metrics. */
+struct api_stats {
+	uint64_t requests;		/* HTTP requests sent, retries included */
+	uint64_t retries;		/* of those, the second and later attempts */
+	uint64_t rate_limited;		/* answers with status 429 */
+	long ratelimit_remaining;	/* the last ratelimit-remaining heard; -1: none */
+};
+
+/* Fill *ret with C's counters (zeros and -1 for NULL). */
+void	api_client_stats(const struct api_client *c, struct api_stats *ret);
+
 /*
  * Milliseconds until the client next needs api_client_run for a timer of
  * its own (a retry, pacing), 0 when it has work now, -1 when it has none.
