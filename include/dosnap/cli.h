@@ -38,6 +38,7 @@ struct cli_ctx {
 	int rate_limit;			/* --rate-limit: requests a minute; 0: 240; -1: off */
 	bool dry_run;			/* --dry-run */
 	int jobs;			/* --jobs; 0: the flow's default (10) */
+	const char *metrics_file;	/* --metrics-file, or NULL ($DOSNAP_METRICS_FILE) */
 };
 
 /* Run dosnap with ARGV; returns the process's exit code. */
@@ -64,6 +65,8 @@ enum {
 	OPT_RATE_LIMIT,
 	OPT_DRY_RUN,
 	OPT_JOBS,
+	OPT_BAD,		/* cli_getopt refused an option and said why */
+	OPT_METRICS_FILE,
 	OPT_CMD_BASE = 1100,	/* commands number their own options from here */
 };
 
@@ -89,7 +92,20 @@ enum {
 	{ "time-scale", required_argument, NULL, OPT_TIME_SCALE }, \
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT }, \
 	{ "notify", required_argument, NULL, OPT_NOTIFY }, \
-	{ "rate-limit", required_argument, NULL, OPT_RATE_LIMIT }
+	{ "rate-limit", required_argument, NULL, OPT_RATE_LIMIT }, \
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE }
+
+/*
+ * getopt_long for dosnap: the same arguments and results, except that a
+ * long option must be written in full (getopt_long would take "--tok" or
+ * "--token" for --token-file, with a token as its value) and that an
+ * unknown option or a missing value is reported here ("dosnap CMD: ...",
+ * never echoing a value) and returned as OPT_BAD, which
+ * cli_common_option turns into EXIT_USAGE.  CMD is NULL before the command.
+ */
+struct option;
+int	cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+	    const struct option *longopts);
 
 /*
  * Handle option C (with ARG) if it is a common one.  Returns 1 when handled,
