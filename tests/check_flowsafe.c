@@ -330,6 +330,41 @@ START_TEST(test_phantom_snapshot)
 }
 END_TEST
 
+/*
+ * 12. Out of memory while choosing what to prune: said, nothing deleted,
+ * exit 71.  The shim fails calloc(8, 1): retention's choice for the 8
+ * snapshots KEEPER has once the new one is listed.
+ */
+START_TEST(test_retention_oom)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	fprintf(stderr, "test_retention_oom: not under a sanitizer\n");
+#else
+	const char *bin = tu_dosnap_bin(), *slash = strrchr(bin, '/');
+	char fixture[4096], shim[4096], preload[4200];
+	const char *env[] = { preload, "DOSNAP_FAIL_CALLOC=8,1", NULL };
+	const char *extra[] = { "--keep", "1", "330000001", NULL };
+	struct fs t;
+	struct cu_run r;
+
+	snprintf(shim, sizeof(shim), "%.*s/failcalloc.so", slash != NULL ? (int)(slash - bin) : 1,
+	    slash != NULL ? bin : ".");
+	ck_assert_msg(access(shim, R_OK) == 0, "no shim '%s' (make build/failcalloc.so)", shim);
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", shim);
+	snprintf(fixture, sizeof(fixture), "%s/tests/fixtures/retention.json", tu_srcdir());
+	fs_start(&t, fixture);
+	fs_snapshot(&t, extra, env, 0, 0, -1, &r);
+	ck_assert_msg(r.status == 71, "exit %d\n%s", r.status, tail(r.err));
+	ck_assert_msg(strstr(r.err, "out of memory while choosing which snapshots to prune") !=
+	    NULL, "%s", tail(r.err));
+	ck_assert_uint_eq(mock_request_count(t.m, "DELETE", NULL, 0), 0);
+	assert_active(&t, KEEPER, r.err);
+	cu_run_release(&r);
+	fs_stop(&t);
+#endif
+}
+END_TEST
+
 /* 5. Ages by the API's clock: a host clock a year ahead deletes nothing young. */
 START_TEST(test_clock_ahead)
 {
@@ -524,6 +559,7 @@ flowsafe_suite(void)
 	tcase_add_test(tc, test_refused_resend_is_ours);
 	tcase_add_test(tc, test_phantom_snapshot);
 	tcase_add_test(tc, test_clock_ahead);
+	tcase_add_test(tc, test_retention_oom);
 	tcase_add_loop_test(tc, test_stop, 0, (int)(sizeof(stop_cases) / sizeof(stop_cases[0])));
 	tcase_add_test(tc, test_stop_says_what_next);
 	suite_add_tcase(s, tc);
