@@ -133,8 +133,9 @@ struct mock_config {
 	bool quiet;			/* reserved: the library never logs anyway */
 	/*
 	 * Test of the conformance test: when set, responses drift from the
-	 * OpenAPI description (droplet "status" becomes "sleeping" and the
-	 * ratelimit-remaining header is not a number), which a validator must catch.
+	 * OpenAPI description (droplet "status" becomes "sleeping", the
+	 * ratelimit-remaining header is not a number, and Content-Type lacks the
+	 * charset the service sends), which a validator must catch.
 	 */
 	bool debug_drift;
 };
@@ -194,7 +195,7 @@ void	mock_set_rate_limits(struct mock *m, unsigned per_hour, unsigned per_minute
 /* One entry of the request log.  The Authorization header is never kept. */
 struct mock_request {
 	char method[8];
-	char path[256];			/* without the query; cut at 255 bytes */
+	char path[256];			/* without the query or a trailing slash; cut at 255 bytes */
 	char query[256];		/* decoded "k=v&k=v", without '?'; cut at 255 bytes */
 	int status;			/* HTTP status sent; 0 for reset/stall/truncated without one */
 	char fault[16];			/* fault kind name when a fault fired, else "" */

@@ -1856,6 +1856,38 @@ curl_code_transient(CURLcode cc)
 	}
 }
 
+/*
+ * A certificate the client cannot trust is a lasting failure: retrying
+ * meets the same certificate.  Put what to do first in MSG (libcurl's words
+ * after it, where truncation may cut them) and return true; false for any
+ * other failure.
+ */
+static bool
+certificate_failure(CURLcode cc, const char *why, char *msg, size_t size)
+{
+	const char *fix;
+	int n;
+
+	if (cc == CURLE_SSL_CACERT_BADFILE)
+		fix = "cannot use the CA certificates: check the file given to --cacert FILE";
+	else if (cc != CURLE_PEER_FAILED_VERIFICATION)
+		return false;
+	else if (strstr(why, "expired") != NULL)
+		fix = "the server's TLS certificate has expired: the server must renew it, "
+		    "or this machine's clock is wrong";
+	else if (strstr(why, "not yet valid") != NULL)
+		fix = "the server's TLS certificate is not valid yet: check this machine's clock";
+	else if (strstr(why, "host name") != NULL || strstr(why, "hostname") != NULL)
+		fix = "the server's TLS certificate is for another host name: check the host in --api-url";
+	else
+		fix = "the server's TLS certificate is not signed by a CA this machine trusts: "
+		    "for a private CA, pass its certificate with --cacert FILE";
+	n = snprintf(msg, size, "%s (%s)", fix, why);
+	if (n > 0 && (size_t)n >= size && size > 1)
+		msg[size - 2] = ')';	/* cut inside libcurl's words: close what was opened */
+	return true;
+}
+
 /* Fill O and ERR for an attempt that did not bring a usable 2xx answer. */
 static void
 classify(struct req *q, CURLcode cc, long status, bool sent, struct api_error *err,
@@ -1871,6 +1903,10 @@ classify(struct req *q, CURLcode cc, long status, bool sent, struct api_error *e
 			o->r = -EFBIG;
 			snprintf(err->message, sizeof(err->message),
 			    "the response body is larger than %zu bytes", q->c->max_body);
+			return;
+		}
+		if (certificate_failure(cc, err->curl_error, err->message, sizeof(err->message))) {
+			o->r = -EPERM;
 			return;
 		}
 		o->r = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;

@@ -78,10 +78,93 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/*
+ * Refuse option NAME (LEN bytes, without "--" and without any "=value",
+ * which is never echoed: it may be a token).  FULL is the option getopt
+ * took it for, or NULL.
+ */
+static void
+refuse_option(const char *cmd, const char *name, size_t len, const char *full)
+{
+	if (len >= 2 && len <= 5 && strncmp(name, "token", len) == 0) {
+		cli_usage_error(cmd, "--%.*s: dosnap takes no token on the command line, where "
+		    "every user of the machine can read it in the process list; put it in a "
+		    "file (mode 0600) and pass --token-file FILE, or set "
+		    "$DIGITALOCEAN_ACCESS_TOKEN", (int)len, name);
+		return;
+	}
+	if (full != NULL)
+		cli_usage_error(cmd, "unknown option '--%.*s'; options are not abbreviated: "
+		    "did you mean '--%s'?", (int)len, name, full);
+	else
+		cli_usage_error(cmd, "unknown option '--%.*s'", (int)len, name);
+}
+
+int
+cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+    const struct option *longopts)
+{
+	char opts[64];
+	const char *el, *name;
+	size_t len;
+	int c, idx = -1, at;
+
+	/* A leading ':' makes getopt tell a missing value from an unknown option. */
+	if (shortopts[0] == '+')
+		snprintf(opts, sizeof(opts), "+:%s", shortopts + 1);
+	else
+		snprintf(opts, sizeof(opts), ":%s", shortopts);
+	opterr = 0;
+	c = getopt_long(argc, argv, opts, longopts, &idx);
+	if (c == -1)
+		return -1;
+	if (c == '?' && optopt != 0) {
+		cli_usage_error(cmd, "unknown option '-%c'", optopt);
+		return OPT_BAD;
+	}
+	el = optind > 0 && optind - 1 < argc ? argv[optind - 1] : "";
+	if (c == '?' || c == ':') {
+		if (strncmp(el, "--", 2) != 0) {
+			cli_usage_error(cmd, "option '-%c' needs a value", optopt);
+			return OPT_BAD;
+		}
+		name = el + 2;
+		len = strcspn(name, "=");
+		if (c == ':')
+			cli_usage_error(cmd, "option '--%.*s' needs a value", (int)len, name);
+		else
+			refuse_option(cmd, name, len, NULL);
+		return OPT_BAD;
+	}
+	if (idx < 0)
+		return c;	/* a short option */
+	/*
+	 * getopt_long takes any unambiguous prefix of a long option: "--tok"
+	 * for --token-file, with a token as its value.  Only full names count.
+	 * The option is in the element before its value when that came apart.
+	 */
+	at = optind - 1;
+	if (longopts[idx].has_arg != no_argument && optarg != NULL && at > 0 &&
+	    optarg == argv[at])
+		at--;
+	el = at >= 0 && at < argc ? argv[at] : "";
+	if (strncmp(el, "--", 2) != 0)
+		return c;
+	name = el + 2;
+	len = strcspn(name, "=");
+	if (len != strlen(longopts[idx].name) || strncmp(name, longopts[idx].name, len) != 0) {
+		refuse_option(cmd, name, len, longopts[idx].name);
+		return OPT_BAD;
+	}
+	return c;
+}
+
 int
 cli_common_option(struct cli_ctx *ctx, int c, const char *arg)
 {
 	switch (c) {
+	case OPT_BAD:
+		return EXIT_USAGE;	/* cli_getopt said why */
 	case 'f':
 		ctx->schedule_path = arg;
 		return 1;
@@ -185,12 +268,7 @@ cli_main(int argc, char **argv)
 	ctx.now = (int64_t)time(NULL);
 
 	/* Options before the command; the command parses the rest. */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (c == '?')
-			return cli_usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
-		if (c == ':')
-			return cli_usage_error(NULL, "option '%s' needs a value", argv[optind - 1]);
+	while ((c = cli_getopt(NULL, argc, argv, CLI_COMMON_SHORTOPTS, longopts)) != -1) {
 		r = cli_common_option(&ctx, c, optarg);
 		if (r > 1)
 			return r;

@@ -392,7 +392,13 @@ journal_put(const struct flow_record *rec, struct journal *j, bool durable)
 static int
 hook_intent(const struct flow_record *rec, void *userdata)
 {
-	return journal_put(rec, userdata, true);
+	int r = journal_put(rec, userdata, true);
+
+	if (r == -EINVAL)
+		log_error("droplet %" PRId64 " (%s): '%s/%" PRId64 ".intent.tmp' is not a regular "
+		    "file (a FIFO?), so its journal record cannot be written; remove it",
+		    rec->droplet_id, rec->droplet_name, journal_dir(userdata), rec->droplet_id);
+	return r;
 }
 
 static void
@@ -430,9 +436,38 @@ cmd_session_hooks(struct cmd_session *s, struct flow_config *cfg)
 	cfg->n_was_active_ids = s->n_waiting;
 }
 
+/* Why a journal record could not be read, in words. */
+static const char *
+damage_text(int damage)
+{
+	switch (damage) {
+	case -EBADMSG:
+		return "it is damaged";
+	case -EINVAL:
+		return "it is not a regular file (a FIFO or a device?)";
+	case -ELOOP:
+		return "it is a symlink";
+	case -EFBIG:
+		return "it is too big";
+	default:
+		return strerror(-damage);
+	}
+}
+
+/* Say that recovery waits, and for how long: the wait may take hours. */
+static void
+recovery_waiting(const struct recover_result *r, long limit_s, void *userdata)
+{
+	(void)userdata;
+	log_warn("recovery: droplet %" PRId64 " (%s): action %" PRId64 " (its snapshot) is still "
+	    "in progress, and it cannot be powered on before that ends; waiting for it, up to "
+	    "%ld min", r->rec.droplet_id, r->rec.name[0] ? r->rec.name : "?", r->action_id,
+	    limit_s / 60);
+}
+
 /* Log what recovery found and did; returns the exit code it deserves. */
 static int
-report_recovery(const struct recover_result *res, size_t n)
+report_recovery(const struct recover_result *res, size_t n, const char *state_dir)
 {
 	int code = EXIT_OK;
 	size_t i;
@@ -442,19 +477,41 @@ report_recovery(const struct recover_result *res, size_t n)
 		enum log_level lvl = r->outcome == RECOVER_FAILED ? LOG_LEVEL_ERR :
 		    r->outcome == RECOVER_WAITING ? LOG_LEVEL_WARNING : LOG_LEVEL_NOTICE;
 
-		log_msg(lvl, "recovery: droplet %" PRId64 " (%s), left by an interrupted run "
-		    "(slot snapshot '%s'): %s", r->rec.droplet_id,
-		    r->rec.name[0] ? r->rec.name : "?", r->rec.snapshot[0] ? r->rec.snapshot : "?",
-		    r->message);
+		if (r->rec.damaged)
+			log_msg(lvl, "recovery: droplet %" PRId64 ", whose journal record "
+			    "'%s/journal/%" PRId64 ".intent' cannot be read (%s; it is treated as "
+			    "the record of a droplet that was active): %s", r->rec.droplet_id,
+			    state_dir, r->rec.droplet_id, damage_text(r->rec.damage), r->message);
+		else
+			log_msg(lvl, "recovery: droplet %" PRId64 " (%s), left by an interrupted run "
+			    "(slot snapshot '%s'): %s", r->rec.droplet_id,
+			    r->rec.name[0] ? r->rec.name : "?",
+			    r->rec.snapshot[0] ? r->rec.snapshot : "?", r->message);
 		if (r->outcome == RECOVER_FAILED)
 			code = r->transient || code == EXIT_TEMPFAIL ? EXIT_TEMPFAIL : EXIT_UNAVAIL;
+		/* Waited as long as it may, or stopped: the droplet is still off. */
+		if (r->outcome == RECOVER_WAITING && code == EXIT_OK)
+			code = EXIT_TEMPFAIL;
+		if (r->journal_r < 0) {
+			log_error("recovery: droplet %" PRId64 ": its journal record "
+			    "'%s/journal/%" PRId64 ".intent' cannot be removed (%s); the next run "
+			    "checks the droplet again and removes it", r->rec.droplet_id, state_dir,
+			    r->rec.droplet_id, strerror(-r->journal_r));
+			if (code == EXIT_OK)
+				code = EXIT_CANTCREAT;
+		}
 	}
 	return code;
 }
 
-int
-cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api,
-    bool dry_run, struct cmd_session *s)
+/*
+ * cmd_session_open, and with READONLY, for a state directory that cannot be
+ * written: the journal is only read (journal_open_readonly), and no journal
+ * is no records.
+ */
+static int
+session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api, bool dry_run,
+    bool readonly, struct cmd_session *s)
 {
 	struct journal_record *recs = NULL;
 	struct recover_result *res = NULL;
@@ -465,15 +522,27 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 
 	memset(s, 0, sizeof(*s));
 	if (!dry_run) {
-		r = journal_open(state_dir, &s->journal, &may_recover);
+		if (readonly) {
+			r = journal_open_readonly(state_dir, &s->journal, &may_recover);
+			if (r == -ENOENT)
+				return EXIT_OK;
+		} else {
+			r = journal_open(state_dir, &s->journal, &may_recover);
+		}
 		if (r < 0) {
-			log_errno(r, "cannot open the intent journal in '%s/journal'", state_dir);
+			if (r == -EINVAL)
+				log_error("cannot open the intent journal in '%s/journal': its lock "
+				    "file '.lock' is not a regular file; remove it (dosnap makes a "
+				    "new one)", state_dir);
+			else
+				log_errno(r, "cannot open the intent journal in '%s/journal'",
+				    state_dir);
 			return EXIT_CANTCREAT;
 		}
 		r = journal_list(s->journal, &recs, &n);
 		if (r < 0) {
 			log_errno(r, "cannot read the intent journal in '%s/journal'", state_dir);
-			return EXIT_CANTCREAT;
+			return r == -ENOMEM ? EXIT_OSERR : EXIT_CANTCREAT;
 		}
 	}
 	if (n > 0 && !may_recover) {
@@ -500,16 +569,36 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 	if (n > 0) {
 		log_notice("recovering %zu droplet%s an interrupted run left behind", n,
 		    n == 1 ? "" : "s");
+		/* Waiting for a snapshot may be long: a stop signal ends it. */
+		rc.stop = cmd_stop_flag();
+		rc.waiting = recovery_waiting;
 		r = recover_run(s->client, s->journal, &rc, recs, n, &res);
-		if (r < 0) {
+		if (r == -ENOMEM) {
+			log_error("out of memory: cannot recover the journal's records; stopping "
+			    "(they stay for the next run)");
+			free(recs);
+			return EXIT_OSERR;
+		} else if (r < 0) {
 			log_errno(r, "cannot recover the journal's records");
 			s->recover_code = EXIT_TEMPFAIL;
 		} else {
 			size_t i;
 
-			s->recover_code = report_recovery(res, n);
+			s->recover_code = report_recovery(res, n, state_dir);
 			s->waiting = calloc(n, sizeof(*s->waiting));
-			for (i = 0; s->waiting != NULL && i < n; i++)
+			if (s->waiting == NULL) {
+				/*
+				 * Without the list, the flows would take those
+				 * droplets for off before and leave them off.
+				 */
+				log_error("out of memory: cannot keep the list of the droplets "
+				    "recovery left off; stopping (their journal records stay for "
+				    "the next run)");
+				free(res);
+				free(recs);
+				return EXIT_OSERR;
+			}
+			for (i = 0; i < n; i++)
 				if (res[i].outcome == RECOVER_WAITING && res[i].rec.was_active)
 					s->waiting[s->n_waiting++] = res[i].rec.droplet_id;
 		}
@@ -519,6 +608,26 @@ cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api
 	if (s->journal != NULL)
 		journal_share(s->journal);
 	return EXIT_OK;
+}
+
+int
+cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api,
+    bool dry_run, struct cmd_session *s)
+{
+	return session_open(ctx, state_dir, need_api, dry_run, false, s);
+}
+
+int
+cmd_recover_readonly(const struct cli_ctx *ctx, const char *state_dir)
+{
+	struct cmd_session s;
+	int ret;
+
+	ret = session_open(ctx, state_dir, false, false, true, &s);
+	if (ret == EXIT_OK)
+		ret = s.recover_code;
+	cmd_session_close(&s);
+	return ret;
 }
 
 void
@@ -543,11 +652,16 @@ struct cmd_entry {
 	struct schedule *schedule;
 };
 
+#define TOKEN_AS_TARGET "a target looks like an API token (not repeated here); pass the " \
+	"token with --token-file FILE or $DIGITALOCEAN_ACCESS_TOKEN, never on the command line"
+
 static int
 entry_add(struct cmd_entry *ce, const char *key, const char *value)
 {
 	int n;
 
+	if (key == NULL && token_looks_like(value))
+		return -EPERM;	/* a token pasted as a target: never echoed */
 	if (strpbrk(value, " \t\n") != NULL)
 		return -EINVAL;
 	/* The schedule's own limit on a line applies to the flags as well. */
@@ -719,7 +833,7 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	int c, r, ret;
 
 	ce.len = (size_t)snprintf(ce.line, sizeof(ce.line), "* * * * *");
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt(cmd, argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		key = NULL;
 		switch (c) {
 		case OPT_KEEP:
@@ -781,6 +895,8 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 			if (r == -E2BIG)
 				return cli_usage_error(cmd, "too many targets: at most %d bytes of them; "
 				    "name many droplets with a tag:NAME instead", SCHED_MAX_LINE);
+			if (r == -EPERM)
+				return cli_usage_error(cmd, TOKEN_AS_TARGET);
 			if (r < 0)
 				return cli_usage_error(cmd, "'%s' is not a target", argv[optind]);
 		}
@@ -799,6 +915,15 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	r = state_dir_resolve(ctx->state_dir, &dir);
 	if (r == 0 && !ctx->dry_run)
 		r = state_dir_prepare(dir);
+	if (r == -EROFS || r == -EACCES) {
+		/* Power first: recovery only needs to read the journal. */
+		(void)cmd_recover_readonly(ctx, dir);
+		log_error("cannot write to the state directory '%s' (%s), so the intent journal "
+		    "cannot be updated and no droplet is powered off (remount it read-write, or "
+		    "name another with --state-dir)", dir, strerror(-r));
+		ret = EXIT_CANTCREAT;
+		goto out;
+	}
 	if (r < 0) {
 		log_errno(r, "cannot use the state directory '%s' for the intent journal; "
 		    "name one with --state-dir", dir != NULL ? dir : "(none)");
@@ -914,10 +1039,10 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 	struct api_snapshot_list *snaps = NULL;
 	struct api_error err;
 	const struct sched_entry *en = NULL;
-	size_t i, j, shown = 0;
+	size_t i, j, shown = 0, unmatched = 0;
 	int c, r, ret;
 
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt("list", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		if (c == OPT_JSON) {
 			ctx->json = true;
 			continue;
@@ -937,6 +1062,8 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 			if (r == -E2BIG)
 				return cli_usage_error("list", "too many targets: at most %d bytes of "
 				    "them; use tag:NAME", SCHED_MAX_LINE);
+			if (r == -EPERM)
+				return cli_usage_error("list", TOKEN_AS_TARGET);
 			if (r < 0)
 				return cli_usage_error("list", "'%s' is not a target", argv[optind]);
 		}
@@ -956,6 +1083,23 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 
 		log_error("cannot list snapshots: %s", api_error_format(&err, buf, sizeof(buf)));
 		ret = r == -EACCES ? EXIT_NOPERM : err.transient ? EXIT_TEMPFAIL : EXIT_UNAVAIL;
+		goto out;
+	}
+	/* As `snapshot` and `prune` do: a target that names no droplet is a failure. */
+	for (i = 0; en != NULL && i < en->n_targets; i++) {
+		const struct sched_target *t = &en->targets[i];
+		bool found = false;
+
+		for (j = 0; j < droplets->n && !found; j++)
+			found = target_matches(&droplets->items[j], t);
+		if (!found) {
+			log_error("%s%s matches no droplet", t->kind == SCHED_TARGET_TAG ? "tag:" :
+			    t->kind == SCHED_TARGET_NAME ? "name:" : "", t->value);
+			unmatched++;
+		}
+	}
+	if (en != NULL && unmatched == en->n_targets) {
+		ret = EXIT_UNAVAIL;
 		goto out;
 	}
 	if (ctx->json)
@@ -1009,7 +1153,7 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 		printf("%s]\n", shown ? "\n" : "");
 	else if (shown == 0)
 		printf("(no snapshots)\n");
-	ret = EXIT_OK;
+	ret = unmatched > 0 ? EXIT_UNAVAIL : EXIT_OK;
 out:
 	api_snapshot_list_free(snaps);
 	api_droplet_list_free(droplets);
@@ -1032,17 +1176,20 @@ status_usage(FILE *f)
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
 
-static void
+/* Each entry's last slot; returns the exit code of loading the schedule (said why). */
+static int
 status_entries(const struct cli_ctx *ctx, const char *dir)
 {
 	struct schedule *s = NULL;
 	struct state st;
 	char *path = NULL;
 	size_t i;
+	int ret;
 
 	state_init(&st);
-	if (cmd_load_schedule(ctx, &s) != EXIT_OK)
-		return;
+	ret = cmd_load_schedule(ctx, &s);
+	if (ret != EXIT_OK)
+		return ret;
 	if (state_path_for(dir, ctx->schedule_path, &path) == 0)
 		(void)state_load(path, &st, NULL);
 	printf("\nschedule %s, state %s\n", ctx->schedule_path, path != NULL ? path : "?");
@@ -1059,6 +1206,7 @@ status_entries(const struct cli_ctx *ctx, const char *dir)
 	state_release(&st);
 	free(path);
 	schedule_free(s);
+	return EXIT_OK;
 }
 
 int
@@ -1076,7 +1224,7 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 	size_t i, n = 0;
 	int c, r, ret = EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt("status", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		r = cli_common_option(ctx, c, optarg);
 		if (r > 1)
 			return r;
@@ -1107,9 +1255,14 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 		if (cmd_api_open(ctx, true, &client) == EXIT_OK &&
 		    recover_run(client, NULL, &rc, recs, n, &res) == 0) {
 			for (i = 0; i < n; i++)
-				printf("  droplet %" PRId64 " (%s) slot snapshot '%s': %s\n",
-				    recs[i].droplet_id, recs[i].name[0] ? recs[i].name : "?",
-				    recs[i].snapshot, res[i].message);
+				if (recs[i].damaged)
+					printf("  droplet %" PRId64 " (its record cannot be read: %s): "
+					    "%s\n", recs[i].droplet_id, damage_text(recs[i].damage),
+					    res[i].message);
+				else
+					printf("  droplet %" PRId64 " (%s) slot snapshot '%s': %s\n",
+					    recs[i].droplet_id, recs[i].name[0] ? recs[i].name : "?",
+					    recs[i].snapshot, res[i].message);
 		} else {
 			for (i = 0; i < n; i++)
 				printf("  droplet %" PRId64 " (%s) slot snapshot '%s'%s: the next run "
@@ -1119,7 +1272,8 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 			printf("  (no API token: not asking the API where each flow stopped)\n");
 		}
 	}
-	status_entries(ctx, dir);
+	/* The journal is shown even then, but a schedule that cannot be read is a failure. */
+	ret = status_entries(ctx, dir);
 out:
 	free(res);
 	free(recs);

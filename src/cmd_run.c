@@ -36,8 +36,8 @@ run_usage(FILE *f)
 	    "  --jobs N    droplet flows at once (default 10)\n"
 	    "  --stop-timeout D  on SIGTERM/SIGINT, time allowed to power droplets back on (5m)\n"
 	    "  --notify URL  ping URL/start, then URL or URL/fail with the summary\n"
-	    "  --rate-limit N|off  API requests a minute at most (default 240)\n"
 	    "              (healthchecks.io style; entries may have their own notify=URL)\n"
+	    "  --rate-limit N|off  API requests a minute at most (default 240)\n"
 	    "  --token-file FILE, --api-url URL, --cacert FILE, --time-scale F (tests)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
@@ -77,6 +77,21 @@ run_load_state(const char *path, const struct cli_ctx *ctx, bool dry_run, struct
 	return EXIT_CANTCREAT;
 }
 
+/* SECONDS as a short duration: "3d", "5h", "12m", "40s". */
+static const char *
+format_span(int64_t seconds, char *buf, size_t size)
+{
+	if (seconds >= 2 * 86400)
+		snprintf(buf, size, "%" PRId64 "d", seconds / 86400);
+	else if (seconds >= 2 * 3600)
+		snprintf(buf, size, "%" PRId64 "h", seconds / 3600);
+	else if (seconds >= 120)
+		snprintf(buf, size, "%" PRId64 "m", seconds / 60);
+	else
+		snprintf(buf, size, "%" PRId64 "s", seconds);
+	return buf;
+}
+
 /* T in ZONE, or in UTC when there is no zone (an empty schedule). */
 static const char *
 format_time(const struct tz *zone, int64_t t, char *buf)
@@ -89,6 +104,50 @@ format_time(const struct tz *zone, int64_t t, char *buf)
 	gmtime_r(&tt, &tm);
 	strftime(buf, TZ_RFC3339_MAX, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
 	return buf;
+}
+
+/*
+ * Times the state file put far ahead of now are damage, not the clock going
+ * back (see due_forget_future): forget them, say so for each, and go on.
+ * Returns true when the state changed (and needs writing), *ret_r < 0 on
+ * failure.
+ */
+static bool
+run_forget_future(const struct schedule *s, struct state *st, const char *path,
+    const struct cli_ctx *ctx, int *ret_r)
+{
+	const struct tz *zone = s->n_entries ? s->entries[0].zone : NULL;
+	struct due_future *v = NULL;
+	size_t i, n = 0;
+
+	*ret_r = due_forget_future(s, st, ctx->now, &v, &n);
+	if (*ret_r < 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		char when[TZ_RFC3339_MAX], ahead[32], window[32];
+		const char *tail = ctx->dry_run ? "; a real run would record that in the state file" :
+		    "";
+
+		format_span(v[i].saved - ctx->now, ahead, sizeof(ahead));
+		format_span(v[i].window, window, sizeof(window));
+		/* The last run alone is worth a line only when no entry says it. */
+		if (v[i].entry == NULL && n > 1)
+			continue;
+		if (v[i].entry == NULL)
+			log_warn("state file '%s' says the last run was at %s, %s ahead of now and "
+			    "beyond the catch-up window (%s): that is damage (a clock that was far "
+			    "ahead, or a wrong --now), not the clock going back; going on%s", path,
+			    format_time(zone, v[i].saved, when), ahead, window, tail);
+		else
+			log_warn("state file '%s' says line %u (%s) was handled through %s, %s ahead "
+			    "of now and beyond its catch-up window (%s): that is damage (a clock that "
+			    "was far ahead, or a wrong --now), not the clock going back; the entry "
+			    "starts afresh, as on a first run%s", path, v[i].entry->line,
+			    v[i].entry->text, format_time(v[i].entry->zone, v[i].saved, when), ahead,
+			    window, tail);
+	}
+	free(v);
+	return n > 0;
 }
 
 static void
@@ -303,11 +362,11 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	struct due_item *due = NULL;
 	char *dir = NULL, *path = NULL;
 	size_t n_due = 0;
-	bool clock_back, dirty;
+	bool clock_back, dirty, repaired;
 	int c, r, ret = EXIT_OK, lock = -1;
 
 	state_init(&st);
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt("run", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		r = cmd_flow_option(ctx, "run", c, optarg);
 		if (r > 1)
 			return r;
@@ -336,6 +395,16 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (!ctx->dry_run) {
 		r = state_dir_prepare(dir);
+		if (r == -EROFS || r == -EACCES) {
+			/* Power first: recovery only needs to read the journal. */
+			(void)cmd_recover_readonly(ctx, dir);
+			log_error("cannot write to state directory '%s' (%s): nothing runs until "
+			    "it can be written, since the intent journal must be updated before any "
+			    "droplet is powered off (remount it read-write, or name another with "
+			    "--state-dir)", dir, strerror(-r));
+			ret = EXIT_CANTCREAT;
+			goto out;
+		}
 		if (r < 0) {
 			if (r == -EPERM)
 				log_error("state directory '%s' is not this user's, or is writable by "
@@ -370,6 +439,12 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	ret = run_load_state(path, ctx, ctx->dry_run, &st);
 	if (ret != EXIT_OK)
 		goto out;
+	repaired = run_forget_future(s, &st, path, ctx, &r);
+	if (r < 0) {
+		log_errno(r, "cannot work out what is due");
+		ret = cli_exit_code(r);
+		goto out;
+	}
 
 	r = due_compute(s, &st, ctx->now, &due, &n_due, &clock_back);
 	if (r < 0) {
@@ -408,7 +483,7 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		ret = cli_exit_code(r);
 		goto out;
 	}
-	dirty = run_update_state(&st, s, ctx->now, &r) || n_due > 0;
+	dirty = run_update_state(&st, s, ctx->now, &r) || n_due > 0 || repaired;
 	if (r < 0) {
 		log_errno(r, "cannot update the state");
 		ret = cli_exit_code(r);

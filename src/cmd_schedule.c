@@ -16,10 +16,43 @@
 
 #define NEXT_MAX_COUNT	10000
 
+/* The most of a schedule line a diagnostic echoes: a window around the column. */
+#define ECHO_MAX	100
+
+/*
+ * Echo the line T with a caret under column COL.  A line longer than
+ * ECHO_MAX is cut to a window around the column, with "..." where it was
+ * cut; bytes a terminal would act on are shown as '?'.  Tabs are kept, in
+ * the caret's indentation too, so the caret lines up on any tab width.
+ */
+static void
+echo_line(const char *t, unsigned col)
+{
+	size_t len = strlen(t), start = 0, end = len, i;
+
+	if (len > ECHO_MAX) {
+		if (col > ECHO_MAX / 2)
+			start = col - 1 - ECHO_MAX / 2;
+		if (start + ECHO_MAX > len)
+			start = len - ECHO_MAX;
+		end = start + ECHO_MAX;
+	}
+	fputs(start > 0 ? "  ..." : "  ", stderr);
+	for (i = start; i < end; i++) {
+		unsigned char ch = (unsigned char)t[i];
+
+		fputc(ch == '\t' || (ch >= 0x20 && ch != 0x7f) ? ch : '?', stderr);
+	}
+	fputs(end < len ? "...\n" : "\n", stderr);
+	fputs(start > 0 ? "     " : "  ", stderr);
+	for (i = start; i + 1 < col && i < end; i++)
+		fputc(t[i] == '\t' ? '\t' : ' ', stderr);
+	fputs("^\n", stderr);
+}
+
 /*
  * Print diagnostics like a compiler: "FILE:LINE:COL: error: MESSAGE", the
- * line, and a caret under the column.  Tabs in the line are kept in the
- * caret's indentation so that the caret lines up on any tab width.
+ * line, and a caret under the column; warnings the same way.
  */
 void
 cmd_print_diags(const char *file, const struct sched_diags *d)
@@ -28,27 +61,23 @@ cmd_print_diags(const char *file, const struct sched_diags *d)
 
 	for (i = 0; i < d->n; i++) {
 		const struct sched_diag *g = &d->items[i];
+		const char *kind = g->warning ? "warning" : "error";
 
 		if (g->line == 0)
-			fprintf(stderr, "%s: error: %s\n", file, g->message);
+			fprintf(stderr, "%s: %s: %s\n", file, kind, g->message);
 		else if (g->col == 0)
-			fprintf(stderr, "%s:%u: error: %s\n", file, g->line, g->message);
+			fprintf(stderr, "%s:%u: %s: %s\n", file, g->line, kind, g->message);
 		else
-			fprintf(stderr, "%s:%u:%u: error: %s\n", file, g->line, g->col, g->message);
-		if (g->line_text != NULL && g->col > 0) {
-			const char *t = g->line_text;
-			unsigned c;
-
-			fprintf(stderr, "  %s\n  ", t);
-			for (c = 1; c < g->col && t[c - 1] != '\0'; c++)
-				fputc(t[c - 1] == '\t' ? '\t' : ' ', stderr);
-			fputs("^\n", stderr);
-		}
+			fprintf(stderr, "%s:%u:%u: %s: %s\n", file, g->line, g->col, kind,
+			    g->message);
+		if (g->line_text != NULL && g->col > 0)
+			echo_line(g->line_text, g->col);
 		if (g->hint != NULL)
 			fprintf(stderr, "  hint: %s\n", g->hint);
 	}
-	if (d->n_total > d->n)
-		fprintf(stderr, "%s: %zu more errors not shown\n", file, d->n_total - d->n);
+	if (d->n_total + d->n_warnings > d->n)
+		fprintf(stderr, "%s: %zu more not shown\n", file,
+		    d->n_total + d->n_warnings - d->n);
 	if (d->n_total > 0)
 		fprintf(stderr, "%s: %zu error%s; nothing was run\n", file, d->n_total,
 		    d->n_total == 1 ? "" : "s");
@@ -58,6 +87,7 @@ int
 cmd_load_schedule(const struct cli_ctx *ctx, struct schedule **ret)
 {
 	struct sched_diags diags = { 0 };
+	size_t i;
 	int r;
 
 	r = schedule_load(ctx->schedule_path, ret, &diags);
@@ -66,6 +96,17 @@ cmd_load_schedule(const struct cli_ctx *ctx, struct schedule **ret)
 		sched_diags_release(&diags);
 		return EXIT_CONFIG;
 	}
+	/*
+	 * Warnings go through the log: `run` meets them every minute, and
+	 * they must be JSON in a JSON log and carry a priority in the journal.
+	 */
+	for (i = 0; r == 0 && i < diags.n; i++)
+		log_warn("%s:%u: %s%s%s", ctx->schedule_path, diags.items[i].line,
+		    diags.items[i].message, diags.items[i].hint != NULL ? "; " : "",
+		    diags.items[i].hint != NULL ? diags.items[i].hint : "");
+	if (r == 0 && diags.n_warnings > diags.n)
+		log_warn("%s: %zu more warnings not shown", ctx->schedule_path,
+		    diags.n_warnings - diags.n);
 	sched_diags_release(&diags);
 	if (r == -ENOENT) {
 		log_error("cannot read schedule file '%s': no such file; "
@@ -74,7 +115,8 @@ cmd_load_schedule(const struct cli_ctx *ctx, struct schedule **ret)
 		return EXIT_NOINPUT;
 	}
 	if (r == -EINVAL || r == -EISDIR) {
-		log_error("cannot read schedule file '%s': not a regular file", ctx->schedule_path);
+		log_error("cannot read schedule file '%s': not a regular file (a %s)",
+		    ctx->schedule_path, r == -EISDIR ? "directory" : "FIFO, socket or device");
 		return EXIT_NOINPUT;
 	}
 	if (r == -EFBIG) {
@@ -151,7 +193,7 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 	size_t i;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt("check", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		r = cli_common_option(ctx, c, optarg);
 		if (r > 1)
 			return r;
@@ -211,7 +253,12 @@ next_expr(const char *expr, const char *zone, int64_t from, long count)
 
 	r = tz_load(zone, &z);
 	if (r < 0) {
-		if (r == -ENOENT || r == -EINVAL)
+		char near[256];
+
+		if ((r == -ENOENT || r == -EINVAL) && zone != NULL &&
+		    tz_suggest(zone, near, sizeof(near)) == 0)
+			log_error("unknown time zone '%s'; did you mean '%s'?", zone, near);
+		else if (r == -ENOENT || r == -EINVAL)
 			log_error("unknown time zone '%s'; zones are named like Europe/Berlin "
 			    "(see /usr/share/zoneinfo)", zone != NULL ? zone : "(local)");
 		else
@@ -318,7 +365,7 @@ cmd_next(struct cli_ctx *ctx, int argc, char **argv)
 	bool from_set = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, CLI_CMD_SHORTOPTS "n:", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("next", argc, argv, CLI_CMD_SHORTOPTS "n:", longopts)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			ctx->json = true;

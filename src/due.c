@@ -150,6 +150,66 @@ fail:
 	return r;
 }
 
+/* The window beyond which a saved time ahead of now is damage, for entry E. */
+static int64_t
+future_window(const struct sched_entry *e)
+{
+	return e->opts.catchup > DUE_FUTURE_MIN_S ? e->opts.catchup : DUE_FUTURE_MIN_S;
+}
+
+int
+due_forget_future(const struct schedule *s, struct state *st, int64_t now,
+    struct due_future **ret, size_t *ret_n)
+{
+	struct due_future *v = NULL;
+	int64_t wmax = s->n_entries == 0 ? 86400 : 0;
+	size_t i, n = 0;
+
+	for (i = 0; i < s->n_entries; i++)
+		if (future_window(&s->entries[i]) > wmax)
+			wmax = future_window(&s->entries[i]);
+	*ret = NULL;
+	*ret_n = 0;
+	/* Within the window the clock went back: due_compute waits it out. */
+	if (st->last_run > now && st->last_run <= now + wmax)
+		return 0;
+	v = calloc(s->n_entries + 1, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	if (st->last_run > now) {
+		v[n].saved = st->last_run;
+		v[n++].window = wmax;
+		st->last_run = 0;
+	}
+	for (i = 0; i < s->n_entries; i++) {
+		const struct sched_entry *e = &s->entries[i];
+		int64_t w = future_window(e);
+		struct state_entry *se;
+
+		/* Entries with one id (identical lines) share one state entry. */
+		if (state_find(st, e->id) == NULL)
+			continue;
+		se = state_get(st, e->id);	/* found: no allocation */
+		if (se == NULL || se->checked <= now + w)
+			continue;
+		v[n].entry = e;
+		v[n].saved = se->checked;
+		v[n++].window = w;
+		se->checked = floor_minute(now) - 1;	/* as due_entry's first run */
+		if (se->slot > now + w) {
+			se->slot = 0;
+			se->result = 0;
+		}
+	}
+	if (n == 0) {
+		free(v);
+		return 0;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 int
 due_mark(struct state *st, const struct sched_entry *e, int64_t now, int64_t slot,
     int result)

@@ -1539,6 +1539,7 @@ static int
 engine_loop(struct engine *e)
 {
 	int64_t t0 = clock_mono_ms(), last_progress = 0;
+	size_t last_done = 0;
 	int r;
 
 	for (;;) {
@@ -1564,8 +1565,10 @@ engine_loop(struct engine *e)
 			return -EINTR;
 		}
 		start_flows(e);
-		if (e->cfg->progress != NULL && now - last_progress >= 250) {
+		/* Also when a flow ended: the last state drawn must be the true one. */
+		if (e->cfg->progress != NULL && (now - last_progress >= 250 || e->done != last_done)) {
 			last_progress = now;
+			last_done = e->done;
 			report_progress(e, t0);
 		}
 		if (e->done == e->n_flows && api_client_pending(e->c) == 0)

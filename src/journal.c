@@ -37,6 +37,17 @@ lock_fd(int fd, short type, bool wait)
 	}
 }
 
+/* 0 when FD is a regular file, -EINVAL when it is anything else. */
+static int
+fd_is_regular(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return S_ISREG(st.st_mode) ? 0 : -EINVAL;
+}
+
 int
 journal_open(const char *state_dir, struct journal **ret, bool *ret_may_recover)
 {
@@ -61,11 +72,16 @@ journal_open(const char *state_dir, struct journal **ret, bool *ret_may_recover)
 		r = -ENOMEM;
 		goto fail;
 	}
-	j->lock_fd = open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* O_NONBLOCK: a FIFO planted there must not hang every run in open(). */
+	j->lock_fd = open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY, 0600);
 	if (j->lock_fd < 0) {
 		r = -errno;
 		goto fail;
 	}
+	r = fd_is_regular(j->lock_fd);
+	if (r < 0)
+		goto fail;
 	r = lock_fd(j->lock_fd, F_WRLCK, false);
 	if (r == 0) {
 		*ret_may_recover = true;
@@ -87,11 +103,80 @@ fail:
 	return r;
 }
 
+int
+journal_open_readonly(const char *state_dir, struct journal **ret, bool *ret_may_recover)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct journal *j;
+	struct stat st;
+	char *lockpath = NULL;
+	int r;
+
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return -ENOMEM;
+	j->lock_fd = -1;
+	j->dir = str_printf("%s/journal", state_dir);
+	lockpath = str_printf("%s/journal/.lock", state_dir);
+	if (j->dir == NULL || lockpath == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	/* The rules of state_dir_prepare but for writing: ours, and nobody else's to write. */
+	if (lstat(j->dir, &st) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (!S_ISDIR(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+	    st.st_uid != geteuid()) {
+		r = -EPERM;
+		goto fail;
+	}
+	j->lock_fd = open(lockpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (j->lock_fd < 0 && errno != ENOENT) {
+		r = -errno;
+		goto fail;
+	}
+	*ret_may_recover = true;
+	if (j->lock_fd >= 0) {
+		r = fd_is_regular(j->lock_fd);
+		if (r < 0)
+			goto fail;
+		/* Shared, as every dosnap holds it; taken by a recovery elsewhere: not ours. */
+		r = lock_fd(j->lock_fd, F_RDLCK, false);
+		if (r == -EWOULDBLOCK)
+			*ret_may_recover = false;
+		else if (r < 0)
+			goto fail;
+		/* Would an exclusive lock conflict, that is, does anyone else hold it? */
+		if (fcntl(j->lock_fd, F_GETLK, &fl) < 0) {
+			r = -errno;
+			goto fail;
+		}
+		if (fl.l_type != F_UNLCK)
+			*ret_may_recover = false;
+	}
+	free(lockpath);
+	*ret = j;
+	return 0;
+fail:
+	free(lockpath);
+	journal_close(j);
+	return r;
+}
+
 void
 journal_share(struct journal *j)
 {
 	/* Converting a write lock to a read lock is atomic and cannot block. */
-	(void)lock_fd(j->lock_fd, F_RDLCK, false);
+	if (j->lock_fd >= 0)
+		(void)lock_fd(j->lock_fd, F_RDLCK, false);
+}
+
+const char *
+journal_dir(const struct journal *j)
+{
+	return j->dir;
 }
 
 void
@@ -109,6 +194,83 @@ static char *
 record_path(const struct journal *j, int64_t id)
 {
 	return str_printf("%s/%" PRId64 JOURNAL_SUFFIX, j->dir, id);
+}
+
+/* fsync the journal directory, so that a rename in it is durable. */
+static int
+fsync_dir(const struct journal *j)
+{
+	int fd, r = 0;
+
+	fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * Write LEN bytes of DATA to PATH through "PATH.tmp" and a rename.  Local
+ * rather than util's writer: the temporary file is opened without blocking
+ * and must be a regular file, so that a FIFO planted there is refused
+ * (-EINVAL) instead of hanging the run in open() until a reader comes.
+ */
+static int
+record_replace(const struct journal *j, const char *path, const char *data, size_t len,
+    bool durable)
+{
+	char tmp[PATH_MAX];
+	size_t off = 0;
+	int fd, r;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	/* A .tmp left by a crash is ours to overwrite: the lock is held. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+	    0600);
+	if (fd < 0)
+		/* ENXIO: a FIFO with no reader (or a device), not a file. */
+		return errno == ENXIO ? -EINVAL : -errno;
+	r = fd_is_regular(fd);
+	if (r < 0) {
+		close(fd);
+		return r;	/* not ours: left for the user to look at */
+	}
+	if (ftruncate(fd, 0) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (durable && fsync(fd) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = close(fd) < 0 ? -errno : 0;
+	fd = -1;
+	if (r < 0)
+		goto fail;
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	return durable ? fsync_dir(j) : 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return r;
 }
 
 int
@@ -133,7 +295,7 @@ journal_write(struct journal *j, const struct journal_record *rec, bool durable)
 	path = record_path(j, rec->droplet_id);
 	if (path == NULL)
 		return -ENOMEM;
-	r = write_file_replace(path, buf, (size_t)n, 0600, durable);
+	r = record_replace(j, path, buf, (size_t)n, durable);
 	free(path);
 	return r;
 }
@@ -243,6 +405,43 @@ journal_parse(const char *text, size_t len, struct journal_record *ret)
 	return 0;
 }
 
+/*
+ * Read the record file PATH into BUF (JOURNAL_MAX_RECORD + 1 bytes), its
+ * length to *ret_len.  Opened without following a symlink (-ELOOP) and
+ * without blocking, so a FIFO returns at once; anything but a regular file
+ * is -EINVAL, more than JOURNAL_MAX_RECORD bytes -EFBIG, a record that
+ * vanished meanwhile -ENOENT.
+ */
+static int
+record_read(const char *path, char *buf, size_t *ret_len)
+{
+	size_t len = 0;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	r = fd_is_regular(fd);
+	while (r == 0 && len <= JOURNAL_MAX_RECORD) {
+		ssize_t n = read(fd, buf + len, JOURNAL_MAX_RECORD + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = -errno;
+		else if (n == 0)
+			break;
+		else
+			len += (size_t)n;
+	}
+	close(fd);
+	if (r == 0 && len > JOURNAL_MAX_RECORD)
+		r = -EFBIG;
+	if (r == 0)
+		*ret_len = len;
+	return r;
+}
+
 static int
 record_cmp(const void *a, const void *b)
 {
@@ -282,8 +481,8 @@ journal_list(struct journal *j, struct journal_record **ret, size_t *ret_n)
 		return -errno;
 	for (de = readdir(d); de != NULL; de = readdir(d)) {
 		int64_t id = id_from_name(de->d_name);
-		char *path, *text = NULL;
-		size_t len;
+		char text[JOURNAL_MAX_RECORD + 1], *path;
+		size_t len = 0;
 
 		if (id == 0)
 			continue;
@@ -307,18 +506,22 @@ journal_list(struct journal *j, struct journal_record **ret, size_t *ret_n)
 			r = -ENOMEM;
 			break;
 		}
-		r = read_file_capped(path, JOURNAL_MAX_RECORD, &text, &len);
+		r = record_read(path, text, &len);
 		free(path);
-		if (r == -ENOENT)
-			continue;	/* restored meanwhile */
-		if (r >= 0)
+		if (r == -ENOENT) {
+			r = 0;
+			continue;	/* restored meanwhile: gone, not an error */
+		}
+		if (r == 0)
 			r = journal_parse(text, len, &recs[n]);
-		free(text);
-		if (r < 0 || recs[n].droplet_id != id) {
+		if (r == 0 && recs[n].droplet_id != id)
+			r = -EBADMSG;
+		if (r < 0) {
 			memset(&recs[n], 0, sizeof(recs[n]));
 			recs[n].droplet_id = id;
 			recs[n].was_active = true;
 			recs[n].damaged = true;
+			recs[n].damage = r;
 		}
 		r = 0;
 		n++;

@@ -1,18 +1,16 @@
 /* schedule: parses the crontab-style schedule file, matches entries and computes next fire times. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "dosnap/schedule.h"
 #include "dosnap/tz.h"
+#include "dosnap/util.h"
 
 #define SECS_PER_DAY		86400
 #define MAX_DURATION		(400LL * SECS_PER_DAY)
@@ -26,6 +24,8 @@
 #define MAX_TOKENS		(SCHED_MAX_LINE / 2 + 1)
 /* sched_next looks this far ahead: 30 years of 366 days. */
 #define LOOKAHEAD		(30LL * 366 * SECS_PER_DAY)
+/* The largest clock change cronie treats as daylight saving time (cron.c, 3 * MINUTE_COUNT). */
+#define DST_MAX_JUMP		(3 * 3600)
 /* sched_next's input range: years 1 to about 9000, so the arithmetic cannot overflow. */
 #define NEXT_MIN		(-62135596800LL)
 #define NEXT_MAX		(221845392000LL)
@@ -110,23 +110,35 @@ diag_add(struct parser *p, unsigned col, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
-diag_add(struct parser *p, unsigned col, const char *hint, const char *fmt, ...)
+diag_vadd(struct parser *p, bool warning, unsigned col, const char *hint, const char *fmt,
+    va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void
+diag_vadd(struct parser *p, bool warning, unsigned col, const char *hint, const char *fmt,
+    va_list ap)
 {
 	struct sched_diags *ds = p->diags;
 	struct sched_diag d = { 0 }, *items;
 	char msg[MAX_MSG];
-	va_list ap;
+	size_t i;
 
-	p->n_problems++;
+	if (!warning)
+		p->n_problems++;
 	if (ds == NULL)
 		return;
-	ds->n_total++;
+	if (warning)
+		ds->n_warnings++;
+	else
+		ds->n_total++;
 	if (ds->n >= SCHED_MAX_DIAGS)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	/* Quoted text comes from the file: nothing in it may steer a terminal. */
+	for (i = 0; msg[i] != '\0'; i++)
+		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+			msg[i] = '?';
 	/* Fill the entry first, then append it whole: the list never holds a half-made one. */
+	d.warning = warning;
 	d.line = p->line;
 	d.col = col;
 	d.message = strdup(msg);
@@ -146,6 +158,31 @@ diag_add(struct parser *p, unsigned col, const char *hint, const char *fmt, ...)
 	}
 	ds->items = items;
 	items[ds->n++] = d;
+}
+
+static void
+diag_add(struct parser *p, unsigned col, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vadd(p, false, col, hint, fmt, ap);
+	va_end(ap);
+}
+
+/* A warning about line P->line as a whole: the schedule is still used. */
+static void
+diag_warn(struct parser *p, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+diag_warn(struct parser *p, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vadd(p, true, 0, hint, fmt, ap);
+	va_end(ap);
 }
 
 static void
@@ -169,40 +206,6 @@ sched_diags_release(struct sched_diags *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* Optimal string alignment distance of two short lower-case strings; large for long ones. */
-static unsigned
-edit_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-	unsigned dp[33][33];
-	size_t i, j;
-
-	if (la > 32 || lb > 32)
-		return 99;
-	for (i = 0; i <= la; i++)
-		dp[i][0] = (unsigned)i;
-	for (j = 0; j <= lb; j++)
-		dp[0][j] = (unsigned)j;
-	for (i = 1; i <= la; i++) {
-		for (j = 1; j <= lb; j++) {
-			unsigned cost = tolower((unsigned char)a[i - 1]) !=
-			    tolower((unsigned char)b[j - 1]);
-			unsigned v = dp[i - 1][j] + 1;
-
-			if (dp[i][j - 1] + 1 < v)
-				v = dp[i][j - 1] + 1;
-			if (dp[i - 1][j - 1] + cost < v)
-				v = dp[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 &&
-			    tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
-			    tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) &&
-			    dp[i - 2][j - 2] + 1 < v)
-				v = dp[i - 2][j - 2] + 1;
-			dp[i][j] = v;
-		}
-	}
-	return dp[la][lb];
-}
-
 /* The known word nearest to S within MAXDIST edits, or NULL. */
 static const char *
 nearest(const char *s, size_t len, const char *const *words, size_t nwords, unsigned maxdist)
@@ -212,7 +215,7 @@ nearest(const char *s, size_t len, const char *const *words, size_t nwords, unsi
 	size_t i;
 
 	for (i = 0; i < nwords; i++) {
-		unsigned d = edit_distance(s, len, words[i], strlen(words[i]));
+		unsigned d = str_distance(s, len, words[i], strlen(words[i]));
 
 		if (d < bestd) {
 			bestd = d;
@@ -247,6 +250,25 @@ tok_prefix(const struct tok *t, const char *prefix)
 	size_t n = strlen(prefix);
 
 	return t->len >= n && memcmp(t->s, prefix, n) == 0;
+}
+
+/*
+ * The character at S (AVAIL bytes left) as a message shows it: 'x', or a
+ * name for what an editor does not show (a byte order mark, a byte that is
+ * not printable ASCII).  BUF holds at least 48 bytes.
+ */
+static const char *
+describe_char(const char *s, size_t avail, char *buf, size_t size)
+{
+	unsigned char c = (unsigned char)s[0];
+
+	if (avail >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		snprintf(buf, size, "UTF-8 byte order mark (U+FEFF)");
+	else if (c >= 0x20 && c < 0x7f)
+		snprintf(buf, size, "'%c'", c);
+	else
+		snprintf(buf, size, "byte 0x%02X", c);
+	return buf;
 }
 
 /*
@@ -357,7 +379,8 @@ parse_value(struct parser *p, const struct field_def *f, const struct tok *t, si
 			const char *h = NULL;
 
 			if (f == &fields[F_WDAY] && n >= 3)
-				h = "if this is a droplet id, a time field is missing: an entry starts with 5";
+				h = "if this is a droplet id, a time field is missing: an entry starts "
+				    "with 5 time fields (minute hour day-of-month month day-of-week)";
 			diag_add(p, col, h, "%s %.*s is out of range %u-%u", f->name,
 			    (int)(n > MAX_QUOTE ? MAX_QUOTE : n), s, f->min, f->max);
 			return -EINVAL;
@@ -406,7 +429,8 @@ parse_value(struct parser *p, const struct field_def *f, const struct tok *t, si
 	if (avail == 0)
 		diag_add(p, col, NULL, "missing value at the end of the %s field", f->name);
 	else
-		diag_add(p, col, NULL, "unexpected '%c' in the %s field", isprint((unsigned char)s[0]) ? s[0] : '?', f->name);
+		diag_add(p, col, NULL, "unexpected %s in the %s field",
+		    describe_char(s, avail, hint, sizeof(hint)), f->name);
 	return -EINVAL;
 }
 
@@ -512,8 +536,10 @@ parse_field(struct parser *p, enum field_id fid, const struct tok *t, uint64_t *
 		if (pos == t->len)
 			break;
 		if (t->s[pos] != ',') {
-			diag_add(p, t->col + (unsigned)pos, NULL, "unexpected '%c' in the %s field",
-			    isprint((unsigned char)t->s[pos]) ? t->s[pos] : '?', f->name);
+			char what[48];
+
+			diag_add(p, t->col + (unsigned)pos, NULL, "unexpected %s in the %s field",
+			    describe_char(t->s + pos, t->len - pos, what, sizeof(what)), f->name);
 			return -EINVAL;
 		}
 		pos++;
@@ -585,16 +611,20 @@ tokenize(const char *s, size_t len, struct tok *toks, size_t max)
 /*
  * Grammar:
  *	time := "@" nickname | minute hour day-of-month month day-of-week
- * Parses the time part of TOKS into E; stores how many tokens it used.
+ * Parses the time part of TOKS into E; stores how many tokens it used (also
+ * on an error in a field, so that the rest of the line is still checked;
+ * 0 when the time part cannot be told apart from the rest).  Every field
+ * is checked, so each wrong one is reported.
  */
 static int
 parse_time(struct parser *p, const struct tok *toks, size_t ntoks, struct sched_entry *e,
     size_t *used)
 {
 	uint64_t b[5];
-	bool star[5];
+	bool star[5], bad = false;
 	size_t i, k;
 
+	*used = 0;
 	if (ntoks > 0 && toks[0].s[0] == '@') {
 		const char *name = toks[0].s + 1;
 		size_t n = toks[0].len - 1;
@@ -640,6 +670,7 @@ parse_time(struct parser *p, const struct tok *toks, size_t ntoks, struct sched_
 		}
 		diag_add(p, toks[0].col, hint, "unknown nickname '%.*s'",
 		    (int)(toks[0].len > MAX_QUOTE ? MAX_QUOTE : toks[0].len), toks[0].s);
+		*used = 1;
 		return -EINVAL;
 	}
 	/* A target or an option among the first five tokens means a field is missing. */
@@ -653,9 +684,12 @@ parse_time(struct parser *p, const struct tok *toks, size_t ntoks, struct sched_
 		    "expected 5 time fields, found %zu", k);
 		return -EINVAL;
 	}
+	*used = 5;
 	for (k = 0; k < 5; k++)
 		if (parse_field(p, (enum field_id)k, &toks[k], &b[k], &star[k]) < 0)
-			return -EINVAL;
+			bad = true;
+	if (bad)
+		return -EINVAL;
 	set_time_fields(e, b, star);
 	if (!can_fire(e)) {
 		diag_add(p, toks[F_MDAY].col,
@@ -667,7 +701,6 @@ parse_time(struct parser *p, const struct tok *toks, size_t ntoks, struct sched_
 		    toks[F_MDAY].s);
 		return -EINVAL;
 	}
-	*used = 5;
 	return 0;
 }
 
@@ -686,7 +719,7 @@ is_name_char(char c)
 /*
  * Grammar:
  *	target := id | "tag:" tag | "name:" droplet-name
- *	id     := digit+			(1 .. 2^64-1)
+ *	id     := digit+			(1 .. 2^63-1, as the API's ids are)
  *	tag    := [A-Za-z0-9:_-]{1,255}
  *	droplet-name := [A-Za-z0-9._-]{1,255}
  */
@@ -701,10 +734,13 @@ parse_target(struct parser *p, const struct tok *t, struct sched_target *ret)
 
 	memset(&tg, 0, sizeof(tg));
 	if (isdigit((unsigned char)t->s[0])) {
-		int r = parse_number(t->s, t->len, UINT64_MAX, &tg.id);
+		int r = parse_number(t->s, t->len, INT64_MAX, &tg.id);
 
 		if (r == -ERANGE) {
-			diag_add(p, t->col, NULL, "droplet id '%.*s' is out of range",
+			diag_add(p, t->col,
+			    "droplet ids are at most 9223372036854775807 (2^63-1); copy the id "
+			    "from 'dosnap list' or the control panel",
+			    "droplet id '%.*s' is out of range",
 			    (int)(t->len > MAX_QUOTE ? MAX_QUOTE : t->len), t->s);
 			return -EINVAL;
 		}
@@ -1061,19 +1097,22 @@ entry_set_text(struct sched_entry *e, const char *s, size_t len)
 /*
  * Grammar:
  *	entry := time target+ option*
- * Parses the tokens of one line into *E, whose zone is already set.
+ * Parses the tokens of one line into *E, whose zone is already set.  Every
+ * mistake in the line is reported, not only the first; -EINVAL if any.
  */
 static int
 parse_entry(struct parser *p, const struct tok *toks, size_t ntoks, struct sched_entry *e)
 {
 	size_t used, i, ntargets = 0;
 	unsigned seen = 0;
+	bool bad;
 	int r;
 
 	opts_init(&e->opts);
 	r = parse_time(p, toks, ntoks, e, &used);
-	if (r < 0)
+	if (r < 0 && used == 0)
 		return r;
+	bad = r < 0;
 	if (used == 5 && used < ntoks && !tok_has(&toks[used], '=') &&
 	    !tok_prefix(&toks[used], "tag:") && !tok_prefix(&toks[used], "name:") &&
 	    (tok_has(&toks[used], '*') || tok_has(&toks[used], '/') || tok_has(&toks[used], ','))) {
@@ -1081,44 +1120,68 @@ parse_entry(struct parser *p, const struct tok *toks, size_t ntoks, struct sched
 		    "too many time fields: an entry has 5 (minute hour day-of-month month day-of-week)");
 		return -EINVAL;
 	}
+	/* "tag:web # nightly": a comment after an entry would be read as targets. */
+	for (i = used; i < ntoks; i++) {
+		if (toks[i].s[0] == '#') {
+			diag_add(p, toks[i].col, "move the comment to a line of its own, above the entry",
+			    "'#' starts a comment only at the start of a line; here it would be "
+			    "read as %s", i == used || !tok_has(&toks[i - 1], '=') ? "a target" :
+			    "an option");
+			ntoks = i;
+			bad = true;
+			break;
+		}
+	}
 	for (i = used; i < ntoks && !tok_has(&toks[i], '='); i++)
 		ntargets++;
-	if (ntargets == 0) {
-		unsigned col = i < ntoks ? toks[i].col :
+	/*
+	 * With a wrong time field, a missing target is most likely the one
+	 * taken for a field ("0 3 * * 123456"): that error says enough.
+	 */
+	if (ntargets == 0 && r == 0) {
+		unsigned col = i < ntoks ? toks[i].col : ntoks == 0 ? 1 :
 		    toks[ntoks - 1].col + (unsigned)toks[ntoks - 1].len;
 
 		diag_add(p, col, "a target is a droplet id, tag:NAME or name:DROPLET-NAME",
 		    "no targets: an entry needs at least one droplet to snapshot");
-		return -EINVAL;
+		bad = true;
 	}
 	if (ntargets > SCHED_MAX_TARGETS) {
 		diag_add(p, toks[used + SCHED_MAX_TARGETS].col, "split the entry, or use a tag",
 		    "more than %d targets in one entry", SCHED_MAX_TARGETS);
 		return -EINVAL;
 	}
-	e->targets = calloc(ntargets, sizeof(*e->targets));
-	if (e->targets == NULL) {
-		p->oom = true;
-		return -ENOMEM;
+	if (ntargets > 0) {
+		e->targets = calloc(ntargets, sizeof(*e->targets));
+		if (e->targets == NULL) {
+			p->oom = true;
+			return -ENOMEM;
+		}
 	}
 	for (i = used; i < used + ntargets; i++) {
 		r = parse_target(p, &toks[i], &e->targets[e->n_targets]);
-		if (r < 0)
+		if (r == -ENOMEM)
 			return r;
-		e->n_targets++;
+		if (r < 0)
+			bad = true;
+		else
+			e->n_targets++;
 	}
 	for (; i < ntoks; i++) {
 		if (!tok_has(&toks[i], '=')) {
 			diag_add(p, toks[i].col, "put the targets before the options",
 			    "target '%.*s' after options",
 			    (int)(toks[i].len > MAX_QUOTE ? MAX_QUOTE : toks[i].len), toks[i].s);
-			return -EINVAL;
+			bad = true;
+			continue;
 		}
 		r = parse_option(p, &toks[i], &e->opts, &seen);
-		if (r < 0)
+		if (r == -ENOMEM)
 			return r;
+		if (r < 0)
+			bad = true;
 	}
-	return 0;
+	return bad ? -EINVAL : 0;
 }
 
 int
@@ -1270,8 +1333,14 @@ parse_setting(struct parser *p, struct schedule *s, const char *line, size_t len
 		diag_add(p, (unsigned)vs + 1, NULL, "time zone file for '%.*s' is not valid TZif data",
 		    MAX_QUOTE, name);
 	} else if (r < 0) {
-		diag_add(p, (unsigned)vs + 1, "zone names are those under /usr/share/zoneinfo, like 'Europe/Berlin'",
-		    "unknown time zone '%.*s'", MAX_QUOTE, name);
+		char near[256], hint[MAX_MSG];
+
+		if (tz_suggest(name, near, sizeof(near)) == 0)
+			snprintf(hint, sizeof(hint), "did you mean '%s'?", near);
+		else
+			snprintf(hint, sizeof(hint),
+			    "zone names are those under /usr/share/zoneinfo, like 'Europe/Berlin'");
+		diag_add(p, (unsigned)vs + 1, hint, "unknown time zone '%.*s'", MAX_QUOTE, name);
 	}
 }
 
@@ -1347,6 +1416,66 @@ parse_line(struct parser *p, struct schedule *s, const char *line, size_t len,
 	s->entries[s->n_entries++] = e;
 }
 
+struct entry_key {
+	uint64_t id;
+	size_t index;
+};
+
+static int
+entry_key_cmp(const void *a, const void *b)
+{
+	const struct entry_key *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * Warn about entries that repeat an earlier one word for word (in the same
+ * zone): both would run at every fire time, and they share one line of
+ * state.  Sorting keeps this O(n log n) for 10,000 entries.
+ */
+static int
+warn_repeats(struct parser *p, const struct schedule *s)
+{
+	struct entry_key *keys;
+	size_t *first_of, i, first = 0;
+
+	if (p->diags == NULL || s->n_entries < 2)
+		return 0;
+	keys = malloc(s->n_entries * sizeof(*keys));
+	first_of = malloc(s->n_entries * sizeof(*first_of));
+	if (keys == NULL || first_of == NULL) {
+		free(keys);
+		free(first_of);
+		return -ENOMEM;
+	}
+	for (i = 0; i < s->n_entries; i++) {
+		keys[i].id = s->entries[i].id;
+		keys[i].index = i;
+	}
+	qsort(keys, s->n_entries, sizeof(*keys), entry_key_cmp);
+	for (i = 0; i < s->n_entries; i++) {
+		if (i > 0 && keys[i].id != keys[i - 1].id)
+			first = i;
+		first_of[keys[i].index] = keys[first].index;
+	}
+	/* In line order, each repeat names the first line that has the entry. */
+	for (i = 0; i < s->n_entries; i++) {
+		if (first_of[i] == i)
+			continue;
+		p->line = s->entries[i].line;
+		p->line_text = NULL;
+		diag_warn(p, "delete one of them",
+		    "the same entry as line %u: both would run at each fire time",
+		    s->entries[first_of[i]].line);
+	}
+	free(keys);
+	free(first_of);
+	return p->oom ? -ENOMEM : 0;
+}
+
 int
 schedule_parse(const char *text, size_t len, struct schedule **ret, struct sched_diags *diags)
 {
@@ -1363,6 +1492,11 @@ schedule_parse(const char *text, size_t len, struct schedule **ret, struct sched
 	if (len > SCHED_MAX_FILE_SIZE) {
 		diag_add(&p, 0, NULL, "schedule is larger than %d bytes", SCHED_MAX_FILE_SIZE);
 		return p.oom ? -ENOMEM : -EINVAL;
+	}
+	/* A byte order mark some editors write at the start means nothing here. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		text += 3;
+		len -= 3;
 	}
 	s = calloc(1, sizeof(*s));
 	toks = malloc(MAX_TOKENS * sizeof(*toks));
@@ -1406,6 +1540,10 @@ schedule_parse(const char *text, size_t len, struct schedule **ret, struct sched
 		r = -EINVAL;
 		goto out;
 	}
+	if (warn_repeats(&p, s) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
 	*ret = s;
 	s = NULL;
 out:
@@ -1417,53 +1555,16 @@ out:
 int
 schedule_load(const char *path, struct schedule **ret, struct sched_diags *diags)
 {
-	struct stat st;
 	char *buf = NULL;
-	size_t got = 0;
-	int fd, r;
+	size_t len = 0;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		r = -EISDIR;
-		goto out;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size > SCHED_MAX_FILE_SIZE) {
-		r = -EFBIG;
-		goto out;
-	}
-	buf = malloc(SCHED_MAX_FILE_SIZE + 1);
-	if (buf == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + got, SCHED_MAX_FILE_SIZE + 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got > SCHED_MAX_FILE_SIZE) {
-			/* It grew after fstat, or it is not a regular file. */
-			r = -EFBIG;
-			goto out;
-		}
-	}
-	r = schedule_parse(buf, got, ret, diags);
-out:
+	/* A link is followed: Kubernetes mounts a ConfigMap's files as links. */
+	r = read_file_opt(path, SCHED_MAX_FILE_SIZE, READ_FILE_FOLLOW, &buf, &len);
+	if (r < 0)
+		return r;
+	r = schedule_parse(buf, len, ret, diags);
 	free(buf);
-	close(fd);
 	return r;
 }
 
@@ -1627,14 +1728,22 @@ sched_next(const struct sched_entry *e, int64_t after, int64_t *ret)
 	}
 	tz_segment_at(e->zone, from, &seg);
 	for (;;) {
-		int64_t o = seg.offset, lo, start, end;
+		int64_t o = seg.offset, lo, start, end, jump = o - seg.prev_offset;
 		bool transition = seg.start != INT64_MIN;
+		/*
+		 * To cronie a jump forward of 3 hours or more, or back by more
+		 * than 3 hours, is no daylight saving change but the clock
+		 * being set: it runs what matches the new time, nothing else.
+		 * (Pacific/Apia skipped 30 December 2011 whole.)
+		 */
+		bool dst_forward = transition && jump > 0 && jump < DST_MAX_JUMP;
+		bool dst_back = transition && jump < 0 && -jump <= DST_MAX_JUMP;
 
 		/*
 		 * Clocks jumped forward at seg.start: a fixed-time entry whose
 		 * time was skipped fires at the transition instant.
 		 */
-		if (e->fixed_time && transition && seg.start >= from && o > seg.prev_offset &&
+		if (e->fixed_time && dst_forward && seg.start >= from &&
 		    next_local(e, ceil_minute(seg.start + seg.prev_offset), seg.start + o - 1, &m)) {
 			*ret = seg.start;
 			return 0;
@@ -1645,8 +1754,7 @@ sched_next(const struct sched_entry *e, int64_t after, int64_t *ret)
 		 * Clocks fell back at seg.start: the wall times repeated now were
 		 * already seen, and a fixed-time entry fires in the first pass only.
 		 */
-		if (e->fixed_time && transition && o < seg.prev_offset &&
-		    start < seg.start + seg.prev_offset)
+		if (e->fixed_time && dst_back && start < seg.start + seg.prev_offset)
 			start = ceil_minute(seg.start + seg.prev_offset);
 		end = (seg.end < horizon ? seg.end - 1 : horizon) + o;
 		if (next_local(e, start, end, &m)) {

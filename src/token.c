@@ -1,15 +1,15 @@
 /* token: find the DigitalOcean API token in the places dosnap looks, in order, and keep it secret. */
+#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "dosnap/token.h"
+#include "dosnap/util.h"
 
 /* Overwrite a secret in a way the compiler may not drop as a dead store. */
 static void
@@ -74,71 +74,46 @@ trim_and_check(char *s, size_t n)
 
 /*
  * Read the token file at PATH into *ret_value (owned by the caller, to be
- * wiped) and its mode into *ret_mode.  Returns 0 or a negative errno.
+ * wiped) and its mode into *ret_mode.  A link is followed (Kubernetes
+ * mounts secrets as links), a FIFO or device refused without blocking.
+ * Returns 0 or a negative errno: -EINVAL for a file that is not a regular
+ * file, -EBADMSG for white space or control characters inside the token.
  */
 static int
 read_token_file(const char *path, char **ret_value, unsigned *ret_mode)
 {
 	struct stat st;
-	char *buf;
+	char *buf = NULL;
 	size_t len = 0;
-	int fd, r;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		close(fd);
+	r = read_file_opt(path, TOKEN_FILE_MAX, READ_FILE_FOLLOW, &buf, &len);
+	if (r < 0)
 		return r;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		return -EISDIR;
-	}
-	/* One byte more than the cap, to tell "at the cap" from "over it". */
-	buf = malloc(TOKEN_FILE_MAX + 2);
-	if (buf == NULL) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len > TOKEN_FILE_MAX)
-			break;
-		n = read(fd, buf + len, TOKEN_FILE_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > TOKEN_FILE_MAX) {
-		r = -EFBIG;
-		goto fail;
-	}
-	close(fd);
-	buf[len] = '\0';
 	r = trim_and_check(buf, len);
 	if (r < 0) {
 		wipe(buf, len);
 		free(buf);
-		return r;
+		return -EBADMSG;
 	}
+	/* The mode is only for a warning: a stat after the read will do. */
+	*ret_mode = stat(path, &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0600;
 	*ret_value = buf;
-	*ret_mode = (unsigned)(st.st_mode & 07777);
 	return 0;
+}
 
-fail:
-	wipe(buf, len);
-	free(buf);
-	close(fd);
-	return r;
+bool
+token_looks_like(const char *s)
+{
+	size_t i, n = strlen(s), hex = 0;
+
+	if (n >= 7 && (strncmp(s, "dop_v1_", 7) == 0 || strncmp(s, "doo_v1_", 7) == 0 ||
+	    strncmp(s, "dor_v1_", 7) == 0))
+		return true;
+	for (i = 0; i < n; i++)
+		if (isxdigit((unsigned char)s[i]))
+			hex++;
+	return n >= 40 && hex == n;
 }
 
 /*
@@ -156,11 +131,23 @@ load_file(const char *path, enum token_source source, bool missing_ok,
 	r = read_token_file(path, &value, &mode);
 	if (r == -ENOENT && missing_ok)
 		return 1;
-	if (r == -EINVAL) {
+	if (r < 0 && source == TOKEN_SOURCE_FILE && token_looks_like(path)) {
+		set_reason(reason, reason_size,
+		    "--token-file was given what looks like a token, not a file name (not "
+		    "repeated here); put the token in a file (mode 0600) and pass its path");
+		return -EINVAL;
+	}
+	if (r == -EBADMSG) {
 		set_reason(reason, reason_size,
 		    "token file '%s' holds white space or control characters inside the token",
 		    path);
-		return r;
+		return -EINVAL;
+	}
+	if (r == -EINVAL || r == -EISDIR) {
+		set_reason(reason, reason_size,
+		    "token file '%s' is not a regular file (a %s); it should be a file holding "
+		    "only the token", path, r == -EISDIR ? "directory" : "FIFO, socket or device");
+		return -EINVAL;
 	}
 	if (r == -EFBIG) {
 		set_reason(reason, reason_size,
@@ -286,7 +273,7 @@ token_load(const char *token_file, struct token *ret, char *reason,
 		goto done;
 
 	set_reason(reason, reason_size,
-	    "no API token found: looked for --token-file, "
+	    "looked for --token-file, "
 	    "$CREDENTIALS_DIRECTORY/%s%s, $DIGITALOCEAN_ACCESS_TOKEN and $DO_TOKEN",
 	    TOKEN_CREDENTIAL_NAME, cred_note);
 	return -ENOKEY;

@@ -1,6 +1,6 @@
 /* tz: reads TZif zone files and POSIX TZ rules into offset tables, and handles RFC 3339 times. */
+#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dosnap/tz.h"
+#include "dosnap/util.h"
 
 /* A zone file bigger than this is not a zone file; the largest in tzdata is ~4 KiB. */
 #define TZ_MAX_FILE		(256 * 1024)
@@ -609,61 +610,25 @@ tz_parse(struct tz *z, const unsigned char *buf, size_t len)
 	return 0;
 }
 
-/* Read at most TZ_MAX_FILE bytes of the regular file PATH into a new buffer. */
+/* Read the regular file PATH, of less than TZ_MAX_FILE bytes, into a new buffer. */
 static int
 read_file(const char *path, unsigned char **ret, size_t *ret_len)
 {
-	struct stat st;
-	unsigned char *buf;
-	size_t got = 0;
-	int fd, r;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOTDIR ? -ENOENT : -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		/* "America" is a directory, not a zone. */
-		r = -ENOENT;
-		goto out;
-	}
-	if (st.st_size > TZ_MAX_FILE) {
-		r = -EBADMSG;
-		goto out;
-	}
-	buf = malloc(TZ_MAX_FILE);
-	if (buf == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + got, TZ_MAX_FILE - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			free(buf);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got == TZ_MAX_FILE) {
-			free(buf);
-			r = -EBADMSG;
-			goto out;
-		}
-	}
-	*ret = buf;
-	*ret_len = got;
-	r = 0;
-out:
-	close(fd);
-	return r;
+	/* Zone files are often links (UTC -> Etc/UTC, /etc/localtime). */
+	r = read_file_opt(path, TZ_MAX_FILE - 1, READ_FILE_FOLLOW, &buf, &len);
+	if (r == -ENOTDIR || r == -EISDIR || r == -EINVAL)
+		return -ENOENT;	/* "America" is a directory, not a zone */
+	if (r == -EFBIG)
+		return -EBADMSG;
+	if (r < 0)
+		return r;
+	*ret = (unsigned char *)buf;
+	*ret_len = len;
+	return 0;
 }
 
 static int
@@ -797,6 +762,119 @@ tz_load(const char *name, struct tz **ret)
 	if (name == NULL)
 		return load_local(ret);
 	return load_named(name, ret);
+}
+
+/* --- "did you mean": the zone names nearest to a wrong one ---------------- */
+
+/* Bounds on the walk through the zone directory: tzdata has about 600 zones. */
+#define SUGGEST_MAX_FILES	5000
+#define SUGGEST_MAX_DEPTH	3
+
+struct suggest {
+	const char *want;		/* the name that was not found */
+	const char *want_last;		/* its part after the last '/' */
+	char best[TZ_MAX_NAME + 1];
+	unsigned best_score;		/* lower is better; UINT_MAX: none yet */
+	size_t files;
+};
+
+/* How near zone NAME is to what was asked for; UINT_MAX when not near. */
+static unsigned
+suggest_score(const struct suggest *sg, const char *name)
+{
+	const char *last = strrchr(name, '/');
+	size_t wl = strlen(sg->want), nl = strlen(name);
+	unsigned d;
+
+	last = last != NULL ? last + 1 : name;
+	d = str_distance(sg->want, wl, name, nl);
+	if (d == 0)
+		return 0;				/* "utc": only the case differs */
+	if (d <= 2 && d < wl / 2)
+		return 10 + d;				/* "Europe/Berln" */
+	if (sg->want_last == sg->want) {
+		/* A city alone: "Berlin", "tokyo", "New_Yrok". */
+		d = str_distance(sg->want, wl, last, strlen(last));
+		if (d == 0)
+			return 20;
+		if (d <= 1 && wl >= 5)
+			return 30 + d;
+	}
+	return UINT_MAX;
+}
+
+/* Look at the zones under DIR (named PREFIX/...), at most SUGGEST_MAX_FILES in all. */
+static void
+/* NOLINTNEXTLINE(misc-no-recursion): SUGGEST_MAX_DEPTH levels at most (Area/Subarea/City). */
+suggest_walk(struct suggest *sg, const char *dir, const char *prefix, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && sg->files < SUGGEST_MAX_FILES) {
+		char path[PATH_MAX], name[TZ_MAX_NAME + 1];
+		struct stat st;
+		unsigned score;
+		int n;
+
+		/* Zone names start with a capital; the rest is tzdata's bookkeeping. */
+		if (de->d_name[0] < 'A' || de->d_name[0] > 'Z' || strchr(de->d_name, '.') != NULL)
+			continue;
+		n = snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "/" : "",
+		    de->d_name);
+		if (n < 0 || (size_t)n >= sizeof(name))
+			continue;
+		n = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) < 0)
+			continue;
+		sg->files++;
+		if (S_ISDIR(st.st_mode)) {
+			/* NOLINTNEXTLINE(misc-no-recursion): bounded by SUGGEST_MAX_DEPTH. */
+			if (depth + 1 < SUGGEST_MAX_DEPTH)
+				suggest_walk(sg, path, name, depth + 1);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		score = suggest_score(sg, name);
+		/* Ties go to the name that sorts first, whatever order readdir gives. */
+		if (score < sg->best_score || (score == sg->best_score && score != UINT_MAX &&
+		    strcmp(name, sg->best) < 0)) {
+			sg->best_score = score;
+			snprintf(sg->best, sizeof(sg->best), "%s", name);
+		}
+	}
+	closedir(d);
+}
+
+int
+tz_suggest(const char *name, char *buf, size_t size)
+{
+	struct suggest sg = { 0 };
+	const char *dir, *slash;
+
+	if (name == NULL || name[0] == '\0' || strlen(name) > STR_DISTANCE_MAX || size == 0)
+		return -ENOENT;
+	dir = getenv("TZDIR");
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/usr/share/zoneinfo";
+	sg.want = name;
+	slash = strrchr(name, '/');
+	sg.want_last = slash != NULL ? slash + 1 : name;
+	sg.best_score = UINT_MAX;
+	suggest_walk(&sg, dir, "", 0);
+	/* UTC needs no file (load_named), so it is always there to suggest. */
+	if (sg.best_score != 0 && str_distance(name, strlen(name), "UTC", 3) == 0) {
+		sg.best_score = 0;
+		snprintf(sg.best, sizeof(sg.best), "UTC");
+	}
+	if (sg.best_score == UINT_MAX || strcmp(sg.best, name) == 0)
+		return -ENOENT;
+	snprintf(buf, size, "%s", sg.best);
+	return 0;
 }
 
 const char *

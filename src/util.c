@@ -1,4 +1,5 @@
 /* util: small helpers every module may use: bounded parsing, capped reads, atomic writes. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -52,6 +53,40 @@ str_printf(const char *fmt, ...)
 	return s;
 }
 
+unsigned
+str_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	/* Three rows of the table: the transposition looks two rows back. */
+	unsigned rows[3][STR_DISTANCE_MAX + 1], *p2, *p1, *cur;
+	size_t i, j;
+
+	if (la > STR_DISTANCE_MAX || lb > STR_DISTANCE_MAX)
+		return UINT_MAX;
+	/* Row k of the table is rows[k % 3]. */
+	for (j = 0; j <= lb; j++)
+		rows[0][j] = (unsigned)j;
+	for (i = 1; i <= la; i++) {
+		p2 = rows[(i + 1) % 3];
+		p1 = rows[(i + 2) % 3];
+		cur = rows[i % 3];
+		cur[0] = (unsigned)i;
+		for (j = 1; j <= lb; j++) {
+			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+			unsigned v = p1[j] + 1;
+
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (p1[j - 1] + (ca != cb) < v)
+				v = p1[j - 1] + (ca != cb);
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && p2[j - 2] + 1 < v)
+				v = p2[j - 2] + 1;
+			cur[j] = v;
+		}
+	}
+	return rows[la % 3][lb];
+}
+
 int64_t
 clock_mono_ms(void)
 {
@@ -75,19 +110,41 @@ hash_fnv1a64(const void *data, size_t len)
 	return h;
 }
 
+/* Overwrite what a failed read took in: it may have been a secret. */
+static void
+wipe_buf(char *p, size_t n)
+{
+	volatile char *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
+}
+
 int
-read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len)
+read_file_opt(const char *path, size_t cap, unsigned flags, char **ret, size_t *ret_len)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
-	int fd, r;
+	int fd, r, oflags;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/*
+	 * O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	 * writer for ever.  Regular files ignore it; anything else is refused
+	 * below before a single read.
+	 */
+	oflags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	if (!(flags & READ_FILE_FOLLOW))
+		oflags |= O_NOFOLLOW;
+	fd = open(path, oflags);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -134,9 +191,19 @@ read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len)
 	buf = NULL;
 	r = 0;
 out:
+	if (buf != NULL)
+		wipe_buf(buf, len);
 	free(buf);
 	close(fd);
 	return r;
+}
+
+int
+read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len)
+{
+	int r = read_file_opt(path, cap, 0, ret, ret_len);
+
+	return r == -EISDIR ? -EINVAL : r;
 }
 
 static int

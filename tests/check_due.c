@@ -10,7 +10,9 @@
 #include "dosnap/schedule.h"
 #include "dosnap/state.h"
 #include "dosnap/tz.h"
+#include "dosnap/util.h"
 #include "suites.h"
+#include "testutil.h"
 
 /* Times in the rows are RFC 3339 for readability; NULL means "none". */
 static const struct {
@@ -153,6 +155,125 @@ START_TEST(test_identity_across_edits)
 }
 END_TEST
 
+/*
+ * One run with the clock far ahead (a glitch, a wrong --now) must not stop
+ * every later run until that date: a saved time ahead of now by more than
+ * the catch-up window is damage.  Within the window the clock went back,
+ * and that is still waited out.
+ */
+START_TEST(test_forget_future)
+{
+	struct schedule *s = parse("CRON_TZ=UTC\n"
+	    "30 3 * * * 1\n"
+	    "30 3 * * * 2 catchup=0\n");
+	int64_t now = t_or("2026-11-26T03:30:20Z", 0);
+	int64_t far = t_or("2031-01-01T00:00:00Z", 0);
+	struct state st;
+	struct state_entry *a, *b;
+	struct due_future *v = NULL;
+	struct due_item *items = NULL;
+	size_t n = 0;
+	bool back = true;
+
+	state_init(&st);
+	a = state_get(&st, s->entries[0].id);
+	a->checked = far;
+	a->slot = far - 30;
+	b = state_get(&st, s->entries[1].id);
+	b->checked = now + 1800;	/* 30 min ahead: an NTP step back, not damage */
+	b->slot = now - 20;
+	st.last_run = far;
+
+	ck_assert_int_eq(due_forget_future(s, &st, now, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_ptr_null(v[0].entry);			/* the last run */
+	ck_assert_int_eq(v[0].saved, far);
+	ck_assert_int_eq(v[0].window, 86400);
+	ck_assert_ptr_eq(v[1].entry, &s->entries[0]);
+	ck_assert_int_eq(v[1].saved, far);
+	free(v);
+	ck_assert_int_eq(st.last_run, 0);
+	a = state_get(&st, s->entries[0].id);
+	ck_assert_int_eq(a->slot, 0);
+	b = state_get(&st, s->entries[1].id);
+	ck_assert_int_eq(b->checked, now + 1800);	/* within its window: kept */
+
+	/* Entry 1 is due as on a first run; entry 2 waits for its clock. */
+	ck_assert_int_eq(due_compute(s, &st, now, &items, &n, &back), 0);
+	ck_assert(!back);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_eq(items[0].entry, &s->entries[0]);
+	ck_assert_int_eq(items[0].slot, now - 20);
+	free(items);
+
+	/* The clock went back by less than the window: waited out, nothing forgotten. */
+	st.last_run = now + 3600;
+	ck_assert_int_eq(due_forget_future(s, &st, now, &v, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(v);
+	ck_assert_int_eq(st.last_run, now + 3600);
+	ck_assert_int_eq(due_compute(s, &st, now, &items, &n, &back), 0);
+	ck_assert(back);
+	ck_assert_uint_eq(n, 0);
+
+	state_release(&st);
+	schedule_free(s);
+}
+END_TEST
+
+/*
+ * The same through the real binary: a run with --now five years ahead,
+ * then runs at the real time.  Before, every later run said "the clock
+ * went backwards" and nothing was due until 2031.
+ */
+START_TEST(test_run_after_far_future)
+{
+	char *dir = tu_mkdtemp(), *sched, *state;
+	const char *argv[] = { "run", "-f", NULL, "--state-dir", NULL, "--now", NULL, NULL, NULL };
+	struct tu_result res;
+
+	sched = tu_write(dir, "schedule", "CRON_TZ=UTC\n30 3 * * * 999 power=live\n");
+	state = str_printf("%s/state", dir);
+	argv[2] = sched;
+	argv[4] = state;
+
+	/* Nothing due then, so no API needed; the state remembers 2031. */
+	argv[6] = "2031-01-01T00:00:20Z";
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	tu_result_release(&res);
+
+	/* Back to now (not due this minute): warned once, and it goes on. */
+	argv[6] = "2026-11-26T03:31:20Z";
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	ck_assert_msg(strstr(res.err, "the clock went backwards") == NULL, "%s", res.err);
+	ck_assert_msg(strstr(res.err, "line 2 (30 3 * * * 999 power=live) was handled through "
+	    "2031-01-01T00:00:20+00:00, 1496d ahead of now and beyond its catch-up window (24h)") !=
+	    NULL, "%s", res.err);
+	ck_assert_msg(strstr(res.err, "the entry starts afresh, as on a first run") != NULL, "%s",
+	    res.err);
+	ck_assert_msg(strstr(res.err, "/state/schedule-") != NULL, "names the state file: %s",
+	    res.err);
+	tu_result_release(&res);
+
+	/* The next day's slot is due again (a dry run shows it), with no warning. */
+	argv[6] = "2026-11-27T03:30:20Z";
+	argv[7] = "--dry-run";
+	tu_run_dosnap(argv, NULL, &res);
+	ck_assert_msg(res.status == 0, "exit %d: %s", res.status, res.err);
+	ck_assert_msg(strstr(res.out, "due: line 2 slot 2026-11-27T03:30:00+00:00") != NULL,
+	    "out: %s\nerr: %s", res.out, res.err);
+	ck_assert_msg(strstr(res.err, "ahead of now") == NULL, "%s", res.err);
+	tu_result_release(&res);
+
+	free(state);
+	free(sched);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 due_suite(void)
 {
@@ -162,6 +283,8 @@ due_suite(void)
 	tcase_add_loop_test(tc, test_due_rows, 0, sizeof(rows) / sizeof(rows[0]));
 	tcase_add_test(tc, test_compute_and_mark);
 	tcase_add_test(tc, test_identity_across_edits);
+	tcase_add_test(tc, test_forget_future);
+	tcase_add_test(tc, test_run_after_far_future);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,6 +1,7 @@
 /* check_journal: intent records: durable writes, listing, damage, removal, the lock, hostile files. */
 #include <check.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,155 @@ START_TEST(test_lock_shared_and_exclusive)
 }
 END_TEST
 
+/*
+ * A record that vanishes while the journal is listed (a concurrent run
+ * restoring its droplet) is gone, not an error: a child process writes
+ * and removes one record as fast as it can while this one lists.
+ */
+START_TEST(test_list_record_vanishes)
+{
+	char *dir = tu_mkdtemp();
+	struct journal *j = NULL;
+	bool may;
+	int i, status, errors = 0, first = 0;
+	int64_t t0;
+	pid_t pid;
+
+	ck_assert_int_eq(journal_open(dir, &j, &may), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct journal_record a = record(9, 0);
+
+		for (i = 0; i < 200000 && getppid() != 1; i++) {
+			if (journal_write(j, &a, false) < 0 || journal_remove(j, 9) < 0)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	/* Up to 100,000 listings or 2 s: before the fix, a few dozen failed. */
+	t0 = clock_mono_ms();
+	for (i = 0; i < 100000 && clock_mono_ms() - t0 < 2000; i++) {
+		struct journal_record *recs = NULL;
+		size_t n = 0;
+		int r = journal_list(j, &recs, &n);
+
+		if (r < 0 && errors++ == 0)
+			first = r;
+		free(recs);
+	}
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(errors == 0, "journal_list failed %d times of %d while a record came "
+	    "and went (first: %s)", errors, i, strerror(-first));
+	journal_close(j);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * A FIFO in journal/, as a record, as the lock or where a record's
+ * temporary file goes, never blocks: a record is damaged (so recovery still
+ * looks at its droplet), the lock and the temporary file are refused with
+ * -EINVAL ("not a regular file").  alarm() turns a hang into a failure.
+ */
+START_TEST(test_fifo_never_blocks)
+{
+	char *dir = tu_mkdtemp(), *fifo, *lock;
+	struct journal *j = NULL, *j2 = NULL;
+	struct journal_record a = record(8, 0), *recs = NULL;
+	bool may;
+	size_t n = 0;
+
+	alarm(5);
+	ck_assert_int_eq(journal_open(dir, &j, &may), 0);
+	fifo = str_printf("%s/journal/7.intent", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(journal_list(j, &recs, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(recs[0].droplet_id, 7);
+	ck_assert(recs[0].damaged);
+	ck_assert_int_eq(recs[0].damage, -EINVAL);
+	free(recs);
+	ck_assert_int_eq(journal_remove(j, 7), 0);
+	free(fifo);
+
+	fifo = str_printf("%s/journal/8.intent.tmp", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(journal_write(j, &a, true), -EINVAL);
+	ck_assert_int_eq(unlink(fifo), 0);	/* left for the user, not removed */
+	ck_assert_int_eq(journal_write(j, &a, true), 0);
+	free(fifo);
+	journal_close(j);
+
+	lock = str_printf("%s/journal/.lock", dir);
+	ck_assert_int_eq(unlink(lock), 0);
+	ck_assert_int_eq(mkfifo(lock, 0600), 0);
+	ck_assert_int_eq(journal_open(dir, &j2, &may), -EINVAL);
+	ck_assert_ptr_null(j2);
+	alarm(0);
+	free(lock);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Read-only opening (a state directory that cannot be written): creates
+ * nothing, lists the records, and may recover only when no other dosnap
+ * holds the lock, shared or not.
+ */
+START_TEST(test_open_readonly)
+{
+	char *dir = tu_mkdtemp(), *jdir;
+	struct journal *j = NULL, *ro = NULL;
+	struct journal_record a = record(5, 0), *recs = NULL;
+	struct stat st;
+	bool may = false;
+	size_t n = 0;
+	int status;
+	pid_t pid;
+
+	ck_assert_int_eq(journal_open_readonly(dir, &ro, &may), -ENOENT);
+	ck_assert_ptr_null(ro);
+	jdir = str_printf("%s/journal", dir);
+	ck_assert_int_eq(stat(jdir, &st), -1);	/* created nothing */
+	free(jdir);
+	ck_assert_int_eq(journal_open(dir, &j, &may), 0);
+	ck_assert_int_eq(journal_write(j, &a, true), 0);
+	journal_share(j);
+
+	/* Another dosnap holds it shared: a read-only opener may not recover. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		bool may2 = true;
+		int code = journal_open_readonly(dir, &ro, &may2) < 0 ? 2 : may2 ? 1 : 0;
+
+		journal_close(ro);
+		journal_close(j);
+		free(dir);
+		_exit(code);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "a read-only opener could recover while another dosnap ran (status %d)", status);
+	journal_close(j);
+
+	/* Alone, it may; and it lists the record. */
+	ck_assert_int_eq(journal_open_readonly(dir, &ro, &may), 0);
+	ck_assert(may);
+	ck_assert_int_eq(journal_list(ro, &recs, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(recs[0].droplet_id, 5);
+	free(recs);
+	journal_close(ro);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 journal_suite(void)
 {
@@ -225,6 +375,9 @@ journal_suite(void)
 	tcase_add_test(tc, test_size_cap);
 	tcase_add_test(tc, test_symlink_refused);
 	tcase_add_test(tc, test_lock_shared_and_exclusive);
+	tcase_add_test(tc, test_list_record_vanishes);
+	tcase_add_test(tc, test_fifo_never_blocks);
+	tcase_add_test(tc, test_open_readonly);
 	suite_add_tcase(s, tc);
 	return s;
 }

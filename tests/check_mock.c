@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mockutil.h"
+#include "routes.h"
 #include "testutil.h"
 
 Suite	*mock_suite(void);
@@ -162,7 +163,7 @@ START_TEST(test_auth)
 
 	mu_request(m, "GET", "/v2/account", NULL, &res);
 	ck_assert_int_eq(res.status, 200);
-	ck_assert_str_eq(mu_header(&res, "content-type", h, sizeof(h)), "application/json");
+	ck_assert_str_eq(mu_header(&res, "content-type", h, sizeof(h)), "application/json; charset=utf-8");
 	ck_assert_str_eq(mu_header(&res, "ratelimit-limit", h, sizeof(h)), "5000");
 	ck_assert_str_eq(mu_header(&res, "ratelimit-remaining", h, sizeof(h)), "4999");
 	ck_assert_ptr_nonnull(mu_header(&res, "ratelimit-reset", h, sizeof(h)));
@@ -228,8 +229,98 @@ START_TEST(test_droplet_get)
 	mu_request(m, "GET", "/v2/nothing/here", NULL, &res);
 	assert_error(&res, 404, "not_found");
 	mu_response_release(&res);
-	mu_request(m, "GET", "/v2/droplets/", NULL, &res);
+	mu_request(m, "GET", "/v2/droplets//", NULL, &res);
 	assert_error(&res, 404, "not_found");
+	mu_response_release(&res);
+	mock_stop(m);
+}
+END_TEST
+
+/*
+ * The service takes its routes with one trailing slash too, and a widely
+ * used client library sends one on nearly every call: every route answers
+ * as without it, the request log and fault rules see the path without it.
+ */
+START_TEST(test_trailing_slash)
+{
+	struct mock *m = mu_start(NULL);
+	struct mock_fault f;
+	struct mu_response res;
+	const cJSON *pages;
+	cJSON *js;
+	long long id;
+	char *st, h[64];
+
+	js = get_json(m, "GET", "/v2/account/", NULL, 200);
+	at(js, "account");
+	cJSON_Delete(js);
+	js = get_json(m, "GET", "/v2/droplets/?per_page=2", NULL, 200);
+	ck_assert_int_eq(cJSON_GetArraySize(at(js, "droplets")), 2);
+	pages = at(at(js, "links"), "pages");
+	/* Links name the canonical path. */
+	ck_assert_ptr_nonnull(strstr(str_at(pages, "next"), "/v2/droplets?page=2&per_page=2"));
+	cJSON_Delete(js);
+	js = get_json(m, "GET", "/v2/droplets/1001/", NULL, 200);
+	ck_assert_str_eq(str_at(at(js, "droplet"), "name"), "alpha");
+	cJSON_Delete(js);
+	js = get_json(m, "GET", "/v2/droplets/1001/snapshots/", NULL, 200);
+	cJSON_Delete(js);
+	js = get_json(m, "GET", "/v2/droplets/1001/actions/", NULL, 200);
+	cJSON_Delete(js);
+	js = get_json(m, "POST", "/v2/droplets/1002/actions/", "{\"type\":\"snapshot\",\"name\":\"s\"}", 201);
+	id = (long long)num_at(at(js, "action"), "id");
+	cJSON_Delete(js);
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "/v2/actions/%lld/", id);
+		js = get_json(m, "GET", path, NULL, 200);
+		cJSON_Delete(js);
+		snprintf(path, sizeof(path), "/v2/droplets/1002/actions/%lld/", id);
+		js = get_json(m, "GET", path, NULL, 200);
+		cJSON_Delete(js);
+	}
+	st = wait_action(m, id);
+	ck_assert_str_eq(st, "completed");
+	free(st);
+	js = get_json(m, "GET", "/v2/actions/", NULL, 200);
+	cJSON_Delete(js);
+	js = get_json(m, "POST", "/v2/droplets/actions/?tag_name=db", "{\"type\":\"power_on\"}", 201);
+	cJSON_Delete(js);
+	js = get_json(m, "GET", "/v2/snapshots/", NULL, 200);
+	cJSON_Delete(js);
+	js = get_json(m, "GET", "/v2/snapshots/5001/", NULL, 200);
+	cJSON_Delete(js);
+	mu_request(m, "DELETE", "/v2/snapshots/5001/", NULL, &res);
+	ck_assert_int_eq(res.status, 204);
+	mu_response_release(&res);
+	ck_assert_uint_eq(mock_request_count(m, "DELETE", "/v2/snapshots/5001", 204), 1);
+	js = get_json(m, "GET", "/v2/volumes/", NULL, 200);
+	cJSON_Delete(js);
+	js = get_json(m, "GET", "/v2/volumes/11111111-2222-4333-8444-555555555555/", NULL, 200);
+	cJSON_Delete(js);
+	js = get_json(m, "GET", "/v2/volumes/11111111-2222-4333-8444-555555555555/snapshots/", NULL, 200);
+	cJSON_Delete(js);
+	js = get_json(m, "GET", "/v2/volumes/snapshots/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee/", NULL, 200);
+	cJSON_Delete(js);
+
+	/* Errors stay what they are without the slash. */
+	mu_request(m, "DELETE", "/v2/snapshots/5001/", NULL, &res);
+	assert_error(&res, 404, "not_found");
+	mu_response_release(&res);
+	mu_request(m, "PUT", "/v2/account/", "{}", &res);
+	assert_error(&res, 405, "method_not_allowed");
+	ck_assert_str_eq(mu_header(&res, "allow", h, sizeof(h)), "GET");
+	mu_response_release(&res);
+	mu_request(m, "GET", "/v2/", NULL, &res);
+	assert_error(&res, 404, "not_found");
+	mu_response_release(&res);
+
+	/* A fault rule on the path catches the request with the slash. */
+	ck_assert_int_eq(mock_fault_parse("kind=503,path=/v2/droplets,once", &f), 0);
+	ck_assert_int_eq(mock_add_fault(m, &f), 0);
+	mu_request(m, "GET", "/v2/droplets/", NULL, &res);
+	assert_error(&res, 503, "service_unavailable");
 	mu_response_release(&res);
 	mock_stop(m);
 }
@@ -261,6 +352,139 @@ START_TEST(test_droplet_filters)
 	ck_assert_int_eq(total, 0);
 	ck_assert_int_eq(count_list(m, "/v2/droplets?name=beta", "droplets", &total), 1);
 	ck_assert_int_eq(count_list(m, "/v2/droplets?type=gpus", "droplets", &total), 0);
+	mock_stop(m);
+}
+END_TEST
+
+/* The name filter: "exact matches. It is case-insensitive" (the OpenAPI file). */
+START_TEST(test_droplet_name_filter)
+{
+	struct mock *m = mu_start(NULL);
+	cJSON *js;
+	int total;
+
+	js = get_json(m, "GET", "/v2/droplets?name=BeTa", NULL, 200);
+	ck_assert_int_eq(cJSON_GetArraySize(at(js, "droplets")), 1);
+	ck_assert_str_eq(str_at(cJSON_GetArrayItem(at(js, "droplets"), 0), "name"), "beta");
+	cJSON_Delete(js);
+	ck_assert_int_eq(count_list(m, "/v2/droplets?name=ALPHA", "droplets", &total), 1);
+	ck_assert_int_eq(total, 1);
+	/* Exact: no prefixes or substrings. */
+	ck_assert_int_eq(count_list(m, "/v2/droplets?name=bet", "droplets", &total), 0);
+	ck_assert_int_eq(count_list(m, "/v2/droplets?name=betaa", "droplets", &total), 0);
+	ck_assert_int_eq(total, 0);
+	mock_stop(m);
+}
+END_TEST
+
+static size_t
+keep(char *data, size_t size, size_t n, void *cls)
+{
+	char *buf = cls;
+	size_t have = strlen(buf), len = size * n;
+
+	if (have + len >= 16384)
+		return 0;
+	memcpy(buf + have, data, len);
+	buf[have + len] = '\0';
+	return len;
+}
+
+/* GET /v2/droplets?per_page=1 with HOST and PROTO headers (NULL: curl's own, none); the next link. */
+static char *
+next_link_for(struct mock *m, const char *host, const char *proto)
+{
+	static char body[16384];
+	struct curl_slist *h = NULL;
+	char url[128], line[300], *next;
+	const cJSON *n;
+	cJSON *js;
+	CURL *e = curl_easy_init();
+
+	ck_assert_ptr_nonnull(e);
+	body[0] = '\0';
+	snprintf(line, sizeof(line), "Authorization: Bearer %s", mock_token(m));
+	h = curl_slist_append(h, line);
+	if (host != NULL) {
+		snprintf(line, sizeof(line), "Host: %s", host);
+		h = curl_slist_append(h, line);
+	}
+	if (proto != NULL) {
+		snprintf(line, sizeof(line), "X-Forwarded-Proto: %s", proto);
+		h = curl_slist_append(h, line);
+	}
+	snprintf(url, sizeof(url), "%s/v2/droplets?per_page=1", mock_url(m));
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+	ck_assert_int_eq(curl_easy_perform(e), CURLE_OK);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(h);
+	js = cJSON_Parse(body);
+	ck_assert_ptr_nonnull(js);
+	n = at(at(at(js, "links"), "pages"), "next");
+	next = strdup(n->valuestring);
+	cJSON_Delete(js);
+	return next;
+}
+
+/*
+ * Links name the host the client asked for, as the service's do, so that
+ * behind a TLS front they point at the front; an odd Host is not echoed.
+ */
+START_TEST(test_links_follow_host)
+{
+	struct mock *m = mu_start(NULL);
+	char want[160], *next;
+
+	next = next_link_for(m, NULL, NULL);
+	snprintf(want, sizeof(want), "%s/v2/droplets?page=2&per_page=1", mock_url(m));
+	ck_assert_str_eq(next, want);
+	free(next);
+	next = next_link_for(m, "127.0.0.1:8443", "https");
+	ck_assert_str_eq(next, "https://127.0.0.1:8443/v2/droplets?page=2&per_page=1");
+	free(next);
+	next = next_link_for(m, "[::1]:8443", "http");
+	ck_assert_str_eq(next, "http://[::1]:8443/v2/droplets?page=2&per_page=1");
+	free(next);
+	next = next_link_for(m, "evil.example/x?", "https");
+	ck_assert_str_eq(next, want);
+	free(next);
+	mock_stop(m);
+}
+END_TEST
+
+/* tag_name "can not be combined with name or type": refused, not ANDed. */
+START_TEST(test_droplet_filter_combinations)
+{
+	static const char *const refused[] = {
+		"/v2/droplets?tag_name=web&name=alpha",
+		"/v2/droplets?name=alpha&tag_name=web",
+		"/v2/droplets?tag_name=web&type=droplets",
+		"/v2/droplets?tag_name=web&type=gpus",
+		"/v2/droplets?tag_name=web&name=alpha&type=droplets",
+	};
+	struct mock *m = mu_start(NULL);
+	struct mu_response res;
+	cJSON *js;
+	size_t i;
+	int total;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		mu_request(m, "GET", refused[i], NULL, &res);
+		assert_error(&res, 400, "bad_request");
+		js = json_of(&res);
+		ck_assert_msg(strstr(str_at(js, "message"), "tag_name") != NULL, "%s: %s", refused[i],
+		    res.body);
+		cJSON_Delete(js);
+		mu_response_release(&res);
+	}
+	/* name and type together are allowed. */
+	ck_assert_int_eq(count_list(m, "/v2/droplets?name=alpha&type=droplets", "droplets", &total), 1);
+	ck_assert_int_eq(count_list(m, "/v2/droplets?tag_name=web&per_page=1", "droplets", &total), 1);
+	ck_assert_int_eq(total, 2);
 	mock_stop(m);
 }
 END_TEST
@@ -1115,6 +1339,61 @@ START_TEST(test_demo_fixture)
 }
 END_TEST
 
+/*
+ * The operations the mock serves live in one place: its route table names
+ * each route's operationId, and mock/served-operations.txt (which the
+ * conformance tour reads) must list exactly those.  Every pattern uses only
+ * the placeholders the router knows, so no route is dead by a typo.
+ */
+START_TEST(test_route_table_matches_served_operations)
+{
+	char path[1024], line[256], listed[64][64];
+	const struct route *t;
+	size_t n, i, j, n_listed = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/mock/served-operations.txt", tu_srcdir());
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open '%s'", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		ck_assert_msg(n_listed < 64 && strlen(line) < sizeof(listed[0]), "%s: too many or too long lines", path);
+		for (i = 0; i < n_listed; i++)
+			ck_assert_msg(strcmp(listed[i], line) != 0, "%s lists %s twice", path, line);
+		snprintf(listed[n_listed++], sizeof(listed[0]), "%s", line);
+	}
+	ck_assert_int_eq(fclose(f), 0);
+
+	t = route_table(&n);
+	ck_assert_uint_gt(n, 0);
+	for (i = 0; i < n; i++) {
+		const char *p = t[i].pattern;
+
+		ck_assert_msg(t[i].operation != NULL, "route %s %s has no operationId", t[i].method, p);
+		for (j = 0; j < n_listed && strcmp(listed[j], t[i].operation) != 0; j++)
+			;
+		ck_assert_msg(j < n_listed, "route %s %s serves %s, which %s does not list", t[i].method, p,
+		    t[i].operation, path);
+		for (j = 0; j < i; j++)
+			ck_assert_msg(strcmp(t[j].operation, t[i].operation) != 0, "%s is on two routes",
+			    t[i].operation);
+		ck_assert_msg(strncmp(p, "/v2/", 4) == 0, "route pattern %s is not under /v2/", p);
+		while ((p = strchr(p, '{')) != NULL) {
+			ck_assert_msg(strncmp(p, "{id}", 4) == 0 || strncmp(p, "{seg}", 5) == 0,
+			    "route %s %s: unknown placeholder", t[i].method, t[i].pattern);
+			p++;
+		}
+	}
+	for (j = 0; j < n_listed; j++) {
+		for (i = 0; i < n && strcmp(listed[j], t[i].operation) != 0; i++)
+			;
+		ck_assert_msg(i < n, "%s lists %s, which no route in mock/routes.c serves", path, listed[j]);
+	}
+}
+END_TEST
+
 Suite *
 mock_suite(void)
 {
@@ -1125,6 +1404,10 @@ mock_suite(void)
 	tcase_add_test(tc, test_auth);
 	tcase_add_test(tc, test_droplet_get);
 	tcase_add_test(tc, test_droplet_filters);
+	tcase_add_test(tc, test_droplet_name_filter);
+	tcase_add_test(tc, test_droplet_filter_combinations);
+	tcase_add_test(tc, test_trailing_slash);
+	tcase_add_test(tc, test_links_follow_host);
 	tcase_add_test(tc, test_pagination);
 	tcase_add_test(tc, test_transitions);
 	tcase_add_test(tc, test_pending_event);
@@ -1143,6 +1426,7 @@ mock_suite(void)
 	tcase_add_test(tc, test_control_plane);
 	tcase_add_test(tc, test_fixture_errors);
 	tcase_add_test(tc, test_demo_fixture);
+	tcase_add_test(tc, test_route_table_matches_served_operations);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dosnap/schedule.h"
 #include "dosnap/tz.h"
@@ -162,7 +164,8 @@ static const struct reject_row {
 	{ "0 0 * tag:web", 1, "expected 5 time fields, found 3",
 	  "an entry is: minute hour day-of-month month day-of-week targets... options..." },
 	{ "0 3 * * 123456 keep=4", 9, "day-of-week 123456 is out of range 0-7",
-	  "if this is a droplet id, a time field is missing: an entry starts with 5" },
+	  "if this is a droplet id, a time field is missing: an entry starts with 5 time fields "
+	  "(minute hour day-of-month month day-of-week)" },
 	{ "0 0 * * * * 1", 11,
 	  "too many time fields: an entry has 5 (minute hour day-of-month month day-of-week)",
 	  "dosnap has no seconds or year field" },
@@ -180,7 +183,21 @@ static const struct reject_row {
 	{ "0 0 31 apr,jun,sep,nov * 1", 5, "never fires: no month in 'apr,jun,sep,nov' has a day in '31'",
 	  "February has at most 29 days; April, June, September and November have 30" },
 	{ "0 0 * * * 0", 11, "droplet id 0 is not valid; ids start at 1", NULL },
-	{ "0 0 * * * 18446744073709551616", 11, "droplet id '18446744073709551616' is out of range", NULL },
+	{ "0 0 * * * 18446744073709551616", 11, "droplet id '18446744073709551616' is out of range",
+	  "droplet ids are at most 9223372036854775807 (2^63-1); copy the id from 'dosnap list' or "
+	  "the control panel" },
+	/* The API's ids are signed 64-bit: 2^63 used to pass here and fail later, unexplained. */
+	{ "0 0 * * * 9223372036854775808", 11, "droplet id '9223372036854775808' is out of range",
+	  "droplet ids are at most 9223372036854775807 (2^63-1); copy the id from 'dosnap list' or "
+	  "the control panel" },
+	{ "0 0 * * * tag:web # nightly", 19,
+	  "'#' starts a comment only at the start of a line; here it would be read as a target",
+	  "move the comment to a line of its own, above the entry" },
+	{ "0 0 * * * tag:web keep=3 #nightly", 26,
+	  "'#' starts a comment only at the start of a line; here it would be read as an option",
+	  "move the comment to a line of its own, above the entry" },
+	{ "0 0 * * \xef\xbb\xbf" "1 1", 9,
+	  "unexpected UTF-8 byte order mark (U+FEFF) in the day-of-week field", NULL },
 	{ "0 0 * * * foo", 11, "invalid target 'foo'", "a target is a droplet id, tag:NAME or name:DROPLET-NAME" },
 	{ "0 0 * * * 12a", 11, "invalid target '12a'", "a target is a droplet id, tag:NAME or name:DROPLET-NAME" },
 	{ "0 0 * * * tag:", 11, "empty tag in 'tag:'", NULL },
@@ -219,12 +236,15 @@ static const struct reject_row {
 	{ "0 0 * * * 1 name=a/b", 19, "character '/' is not allowed in a snapshot name",
 	  "snapshot names take letters, digits, '.', '-' and '_'" },
 	{ "CRON_TZ=Europe/Berln", 9, "unknown time zone 'Europe/Berln'",
+	  "did you mean 'Europe/Berlin'?" },
+	{ "CRON_TZ=utc", 9, "unknown time zone 'utc'", "did you mean 'UTC'?" },
+	{ "CRON_TZ=Mars/Olympus_Mons", 9, "unknown time zone 'Mars/Olympus_Mons'",
 	  "zone names are those under /usr/share/zoneinfo, like 'Europe/Berlin'" },
 	{ "CRON_TZ = ../etc", 11, "invalid time zone name '../etc'",
 	  "zone names look like 'Europe/Berlin' or 'UTC'" },
 	{ "TZ=UTC", 1, "unknown setting 'TZ'", "did you mean 'CRON_TZ'? dosnap reads only CRON_TZ" },
 	{ "  MAILTO=root", 3, "unknown setting 'MAILTO'", "the only setting is CRON_TZ" },
-	{ "0 0 * * * 1\001", 11, "invalid target '1\001'",
+	{ "0 0 * * * 1\001", 11, "invalid target '1?'",
 	  "a target is a droplet id, tag:NAME or name:DROPLET-NAME" },
 	{ "0 0-* * * * 1", 5, "'*' cannot end a range in the hour field", NULL },
 	{ "0 0 * * 1- 1", 11, "missing value at the end of the day-of-week field", NULL },
@@ -291,6 +311,102 @@ START_TEST(test_all_errors)
 	ck_assert_uint_eq(d.items[1].line, 7);
 	ck_assert_uint_eq(d.items[2].line, 8);
 	ck_assert_str_eq(d.items[2].line_text, "0 3 * * * 3 keep=0");
+	sched_diags_release(&d);
+}
+END_TEST
+
+/* Every mistake in one line is reported, each at its column, not only the first. */
+static const struct line_errors_row {
+	const char *line;
+	size_t n;
+	unsigned cols[6];
+} line_errors_rows[] = {
+	{ "0 4 * * * name:db-1 keep=seven power=of", 2, { 21, 32 } },
+	{ "60 25 32 13 8", 5, { 1, 4, 7, 10, 13 } },
+	{ "0 4 * * * 0 tag: foo keep=0 kep=1", 5, { 11, 13, 18, 22, 29 } },
+	{ "@dayly tag:w/b power=on", 3, { 1, 13, 16 } },
+};
+
+START_TEST(test_line_errors)
+{
+	const struct line_errors_row *row = &line_errors_rows[_i];
+	struct schedule *s = NULL;
+	struct sched_diags d;
+	char text[256];
+	size_t i;
+
+	snprintf(text, sizeof(text), "CRON_TZ=UTC\n%s\n", row->line);
+	memset(&d, 0, sizeof(d));
+	ck_assert_int_eq(schedule_parse(text, strlen(text), &s, &d), -EINVAL);
+	ck_assert_msg(d.n_total == row->n, "'%s': %zu errors, want %zu (first: %s)", row->line,
+	    d.n_total, row->n, d.n > 0 ? d.items[0].message : "-");
+	for (i = 0; i < row->n; i++) {
+		ck_assert_uint_eq(d.items[i].line, 2);
+		ck_assert_msg(d.items[i].col == row->cols[i], "'%s' error %zu (%s): column %u, want %u",
+		    row->line, i, d.items[i].message, d.items[i].col, row->cols[i]);
+	}
+	sched_diags_release(&d);
+}
+END_TEST
+
+/* A UTF-8 byte order mark at the start of the file (some editors write one) is no error. */
+START_TEST(test_bom)
+{
+	static const char text[] = "\xef\xbb\xbf" "CRON_TZ=UTC\n@daily 1\n";
+	static const char bom_first[] = "\xef\xbb\xbf" "0 3 * * * 1\n";
+	struct schedule *s = NULL;
+	struct sched_diags d;
+	const char *tz_env;
+	char *saved_tz;
+
+	memset(&d, 0, sizeof(d));
+	ck_assert_int_eq(schedule_parse(text, strlen(text), &s, &d), 0);
+	ck_assert_uint_eq(s->n_entries, 1);
+	ck_assert_uint_eq(d.n, 0);
+	schedule_free(s);
+	s = NULL;
+	/* The entry's text (and so its identity in the state file) leaves the mark out. */
+	tz_env = getenv("TZ");
+	saved_tz = tz_env != NULL ? strdup(tz_env) : NULL;
+	setenv("TZ", "UTC", 1);
+	ck_assert_int_eq(schedule_parse(bom_first, strlen(bom_first), &s, &d), 0);
+	if (saved_tz != NULL)
+		setenv("TZ", saved_tz, 1);
+	else
+		unsetenv("TZ");
+	free(saved_tz);
+	ck_assert_uint_eq(s->n_entries, 1);
+	ck_assert_str_eq(s->entries[0].text, "0 3 * * * 1");
+	schedule_free(s);
+	sched_diags_release(&d);
+}
+END_TEST
+
+/* An entry repeated word for word (blanks aside, in the same zone) is a warning. */
+START_TEST(test_repeated_entry)
+{
+	static const char text[] =
+	    "CRON_TZ=UTC\n"
+	    "0 4 * * * tag:web keep=3\n"
+	    "@daily 1\n"
+	    "0 4  * * *\ttag:web   keep=3\n"
+	    "CRON_TZ=Europe/Berlin\n"
+	    "0 4 * * * tag:web keep=3\n"
+	    "@daily 1\n";
+	struct schedule *s = NULL;
+	struct sched_diags d;
+
+	memset(&d, 0, sizeof(d));
+	ck_assert_int_eq(schedule_parse(text, strlen(text), &s, &d), 0);
+	ck_assert_uint_eq(s->n_entries, 5);
+	ck_assert_uint_eq(d.n_total, 0);
+	ck_assert_uint_eq(d.n_warnings, 1);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert(d.items[0].warning);
+	ck_assert_uint_eq(d.items[0].line, 4);
+	ck_assert_str_eq(d.items[0].message,
+	    "the same entry as line 2: both would run at each fire time");
+	schedule_free(s);
 	sched_diags_release(&d);
 }
 END_TEST
@@ -552,6 +668,14 @@ START_TEST(test_limit_entries)
 	text = repeat_lines("@daily 1", SCHED_MAX_ENTRIES);
 	ck_assert_int_eq(schedule_parse(text, strlen(text), &s, &d), 0);
 	ck_assert_uint_eq(s->n_entries, SCHED_MAX_ENTRIES);
+	/* Every line repeats the first: warnings, counted all, kept up to the cap. */
+	ck_assert_uint_eq(d.n_total, 0);
+	ck_assert_uint_eq(d.n_warnings, SCHED_MAX_ENTRIES - 1);
+	ck_assert_uint_eq(d.n, SCHED_MAX_DIAGS);
+	ck_assert_uint_eq(d.items[0].line, 3);	/* line 1 is CRON_TZ */
+	ck_assert_str_eq(d.items[SCHED_MAX_DIAGS - 1].message,
+	    "the same entry as line 2: both would run at each fire time");
+	sched_diags_release(&d);
 	schedule_free(s);
 	free(text);
 }
@@ -607,6 +731,20 @@ START_TEST(test_load)
 	ck_assert_int_eq(schedule_load(missing, &s, &d), -ENOENT);
 	ck_assert_int_eq(schedule_load(dir, &s, &d), -EISDIR);
 	ck_assert_uint_eq(d.n_total, 0);
+	/* A FIFO is refused at once instead of waiting for a writer; a link is followed. */
+	snprintf(missing, sizeof(missing), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(missing, 0600), 0);
+	alarm(10);
+	ck_assert_int_eq(schedule_load(missing, &s, &d), -EINVAL);
+	alarm(0);
+	ck_assert_uint_eq(d.n_total, 0);
+	path = tu_write(dir, "real", "CRON_TZ=UTC\n@daily tag:web\n");
+	snprintf(missing, sizeof(missing), "%s/link", dir);
+	ck_assert_int_eq(symlink(path, missing), 0);
+	ck_assert_int_eq(schedule_load(missing, &s, &d), 0);
+	ck_assert_uint_eq(s->n_entries, 1);
+	schedule_free(s);
+	free(path);
 	tu_rmtree(dir);
 	free(dir);
 }
@@ -698,6 +836,17 @@ static const struct next_row {
 	{ "Australia/Lord_Howe", "*/15 2 * * *", "2026-10-03T12:00:00+10:30", { "2026-10-04T02:30:00+11:00", "2026-10-04T02:45:00+11:00", "2026-10-05T02:00:00+11:00" } },
 	{ "Australia/Lord_Howe", "45 1 * * *", "2026-04-04T12:00:00+11:00", { "2026-04-05T01:45:00+11:00", "2026-04-06T01:45:00+10:30" } },
 	{ "Australia/Lord_Howe", "*/15 1 * * *", "2026-04-05T01:20:00+11:00", { "2026-04-05T01:30:00+11:00", "2026-04-05T01:45:00+11:00", "2026-04-05T01:30:00+10:30", "2026-04-05T01:45:00+10:30", "2026-04-06T01:00:00+10:30" } },
+	/*
+	 * cronie's 3-hour rule: a bigger change is the clock being set, not DST.
+	 * Apia skipped 30 December 2011 (24:00 -10 -> 00:00 +14 on the 31st):
+	 * nothing fires for the lost day, and 00:00 on the 31st only if it matches.
+	 */
+	{ "Pacific/Apia", "0 12 * * *", "2011-12-29T12:00:00-10:00", { "2011-12-31T12:00:00+14:00", "2012-01-01T12:00:00+14:00" } },
+	{ "Pacific/Apia", "30 6 30 12 *", "2011-12-01T00:00:00-10:00", { "2012-12-30T06:30:00+14:00" } },
+	{ "Pacific/Apia", "0 0 * * *", "2011-12-29T12:00:00-10:00", { "2011-12-31T00:00:00+14:00", "2012-01-01T00:00:00+14:00" } },
+	{ "Pacific/Apia", "0 * * * *", "2011-12-29T22:30:00-10:00", { "2011-12-29T23:00:00-10:00", "2011-12-31T00:00:00+14:00", "2011-12-31T01:00:00+14:00" } },
+	/* Kwajalein went back 23 hours in 1969 (+11 -> -12): both passes fire, as in cronie. */
+	{ "Pacific/Kwajalein", "0 12 * * *", "1969-09-29T13:00:00+11:00", { "1969-09-30T12:00:00+11:00", "1969-09-30T12:00:00-12:00", "1969-10-01T12:00:00-12:00" } },
 };
 
 START_TEST(test_next)
@@ -908,6 +1057,9 @@ schedule_suite(void)
 	tcase_add_loop_test(tc, test_accept, 0, NELEM(accept_rows));
 	tcase_add_loop_test(tc, test_reject, 0, NELEM(reject_rows));
 	tcase_add_test(tc, test_all_errors);
+	tcase_add_loop_test(tc, test_line_errors, 0, NELEM(line_errors_rows));
+	tcase_add_test(tc, test_bom);
+	tcase_add_test(tc, test_repeated_entry);
 	tcase_add_test(tc, test_file);
 	tcase_add_test(tc, test_identity);
 	tcase_add_loop_test(tc, test_duration, 0, NELEM(duration_rows));

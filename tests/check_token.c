@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dosnap/token.h"
+#include "dosnap/util.h"
 #include "testutil.h"
 
 /* Tests may run in one process (CK_FORK=no): every test sets all four sources itself. */
@@ -224,6 +226,84 @@ START_TEST(test_env_inner_space)
 }
 END_TEST
 
+/*
+ * A FIFO (or a device) as the token file is refused at once: opening a FIFO
+ * for reading used to wait for a writer for ever.  A link to a regular file
+ * is still followed, as Kubernetes mounts secrets that way.
+ */
+START_TEST(test_not_regular)
+{
+	struct token t = { 0 };
+	char reason[512] = "";
+	char *dir, *fifo, *file, *link;
+
+	env_clear();
+	dir = tu_mkdtemp();
+	fifo = str_printf("%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	alarm(10);	/* the old code blocked here for ever */
+	ck_assert_int_eq(token_load(fifo, &t, reason, sizeof(reason)), -EINVAL);
+	alarm(0);
+	ck_assert_ptr_null(t.value);
+	ck_assert_msg(strstr(reason, "not a regular file") != NULL, "reason '%s'", reason);
+	ck_assert_ptr_nonnull(strstr(reason, fifo));
+	ck_assert_int_eq(token_load(dir, &t, reason, sizeof(reason)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(reason, "directory"));
+
+	file = tu_write(dir, "token", "dop_v1_0123abcd\n");
+	link = str_printf("%s/link", dir);
+	ck_assert_int_eq(chmod(file, 0600), 0);
+	ck_assert_int_eq(symlink(file, link), 0);
+	ck_assert_int_eq(token_load(link, &t, reason, sizeof(reason)), 0);
+	ck_assert_str_eq(t.value, "dop_v1_0123abcd");
+	ck_assert_uint_eq(t.flags, 0);
+	token_release(&t);
+	free(fifo);
+	free(file);
+	free(link);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* A token given to --token-file by mistake is never repeated in the reason. */
+static const char *const token_shapes[] = {
+	"dop_v1_4f1b4e9a3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7",
+	"doo_v1_4f1b4e9a3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7",
+	"dor_v1_4f1b4e9a3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7",
+	"4f1b4e9a3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708",
+};
+
+START_TEST(test_token_as_file_name)
+{
+	struct token t = { 0 };
+	char reason[512] = "";
+	int r;
+
+	env_clear();
+	r = token_load(token_shapes[_i], &t, reason, sizeof(reason));
+	ck_assert_int_lt(r, 0);
+	ck_assert_ptr_null(t.value);
+	ck_assert_msg(strstr(reason, "looks like a token") != NULL, "reason '%s'", reason);
+	/* Not even a part of it: the first 8 characters after the prefix. */
+	ck_assert_msg(strstr(reason, token_shapes[_i] + 7) == NULL &&
+	    strstr(reason, "4f1b4e9a") == NULL, "reason '%s' echoes the token", reason);
+}
+END_TEST
+
+/* The reason for "no token" says what was looked at, without repeating "no token". */
+START_TEST(test_none_says_it_once)
+{
+	struct token t = { 0 };
+	char reason[512] = "";
+
+	env_clear();
+	ck_assert_int_eq(token_load(NULL, &t, reason, sizeof(reason)), -ENOKEY);
+	ck_assert_msg(strstr(reason, "no API token") == NULL, "reason '%s'", reason);
+	ck_assert_msg(strncmp(reason, "looked for --token-file", 23) == 0, "reason '%s'", reason);
+}
+END_TEST
+
 START_TEST(test_source_names)
 {
 	ck_assert_str_eq(token_source_name(TOKEN_SOURCE_FILE), "--token-file");
@@ -249,6 +329,10 @@ token_suite(void)
 	tcase_add_test(tc, test_too_big);
 	tcase_add_test(tc, test_env_inner_space);
 	tcase_add_test(tc, test_source_names);
+	tcase_add_test(tc, test_not_regular);
+	tcase_add_loop_test(tc, test_token_as_file_name, 0,
+	    (int)(sizeof(token_shapes) / sizeof(token_shapes[0])));
+	tcase_add_test(tc, test_none_says_it_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

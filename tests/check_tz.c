@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dosnap/tz.h"
 #include "testutil.h"
@@ -514,7 +516,75 @@ START_TEST(test_oversized_file)
 	ck_assert_int_eq(tz_load("Empty", &z), -EBADMSG);
 	ck_assert_ptr_null(z);
 	free(path);
+	/* A FIFO is no zone, and opening it must not wait for a writer. */
+	path = malloc(strlen(dir) + 8);
+	ck_assert_ptr_nonnull(path);
+	sprintf(path, "%s/Fifo", dir);
+	ck_assert_int_eq(mkfifo(path, 0644), 0);
+	alarm(10);
+	ck_assert_int_eq(tz_load("Fifo", &z), -ENOENT);
+	alarm(0);
+	ck_assert_ptr_null(z);
+	free(path);
 	free(big);
+	tu_rmtree(dir);
+	free(dir);
+	env_restore(&env);
+}
+END_TEST
+
+/* "did you mean" for a zone name that is not there, from the zone directory. */
+static const struct suggest_row {
+	const char *name;
+	const char *want;	/* NULL: no suggestion */
+} suggest_rows[] = {
+	{ "utc", "UTC" },
+	{ "Utc", "UTC" },
+	{ "Europe/Berln", "Europe/Berlin" },
+	{ "europe/berlin", "Europe/Berlin" },
+	{ "Europe/Pairs", "Europe/Paris" },
+	{ "berlin", "Europe/Berlin" },
+	{ "Tokyo", "Asia/Tokyo" },
+	{ "America/New_Yrok", "America/New_York" },
+	{ "Xyzzy", NULL },
+	{ "Europe/Xyz", NULL },
+	{ "", NULL },
+};
+
+START_TEST(test_suggest)
+{
+	static const char *const zones[] = {
+		"UTC", "Europe/Berlin", "Europe/Paris", "Asia/Tokyo", "America/New_York",
+		"zone.tab", "posixrules",
+	};
+	const struct suggest_row *row = &suggest_rows[_i];
+	struct saved_env env;
+	char *dir, *path, buf[64];
+	size_t i;
+	int r;
+
+	env_save(&env);
+	dir = tu_mkdtemp();
+	for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		const char *slash = strchr(zones[i], '/');
+
+		if (slash != NULL) {
+			path = malloc(strlen(dir) + 64);
+			ck_assert_ptr_nonnull(path);
+			sprintf(path, "%s/%.*s", dir, (int)(slash - zones[i]), zones[i]);
+			(void)mkdir(path, 0755);
+			free(path);
+		}
+		free(tu_write(dir, zones[i], "TZif2"));
+	}
+	setenv("TZDIR", dir, 1);
+	r = tz_suggest(row->name, buf, sizeof(buf));
+	if (row->want == NULL) {
+		ck_assert_msg(r == -ENOENT, "'%s': suggested '%s'", row->name, r == 0 ? buf : "");
+	} else {
+		ck_assert_msg(r == 0, "'%s': no suggestion", row->name);
+		ck_assert_str_eq(buf, row->want);
+	}
 	tu_rmtree(dir);
 	free(dir);
 	env_restore(&env);
@@ -667,6 +737,7 @@ tz_suite(void)
 	tcase_add_loop_test(tc, test_hostile, 0, NELEM(hostile_rows));
 	tcase_add_test(tc, test_slim_vs_glibc);
 	tcase_add_test(tc, test_oversized_file);
+	tcase_add_loop_test(tc, test_suggest, 0, (int)(sizeof(suggest_rows) / sizeof(suggest_rows[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rfc3339");

@@ -245,7 +245,9 @@ const char *api_action_status_name(enum api_action_status s);
  * API promises), -EFBIG (body over the cap), -EACCES (401/403), -ENOENT
  * (404), -EBUSY (422: the droplet has a pending event), -EINVAL (other 4xx),
  * -EAGAIN (429 after every retry), -ETIMEDOUT, -ECANCELED (api_client_cancel
- * or api_client_free), -ENOMEM.  ERROR says more.
+ * or api_client_free), -EPERM (the server's TLS certificate cannot be trusted:
+ * unknown CA, another host name, expired; not retried), -ENOMEM.  ERROR says
+ * more.
  */
 struct api_reply {
 	uint64_t request;		/* the id *_async gave */

@@ -64,6 +64,7 @@ enum {
 	OPT_RATE_LIMIT,
 	OPT_DRY_RUN,
 	OPT_JOBS,
+	OPT_BAD,		/* cli_getopt refused an option and said why */
 	OPT_CMD_BASE = 1100,	/* commands number their own options from here */
 };
 
@@ -90,6 +91,18 @@ enum {
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT }, \
 	{ "notify", required_argument, NULL, OPT_NOTIFY }, \
 	{ "rate-limit", required_argument, NULL, OPT_RATE_LIMIT }
+
+/*
+ * getopt_long for dosnap: the same arguments and results, except that a
+ * long option must be written in full (getopt_long would take "--tok" or
+ * "--token" for --token-file, with a token as its value) and that an
+ * unknown option or a missing value is reported here ("dosnap CMD: ...",
+ * never echoing a value) and returned as OPT_BAD, which
+ * cli_common_option turns into EXIT_USAGE.  CMD is NULL before the command.
+ */
+struct option;
+int	cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+	    const struct option *longopts);
 
 /*
  * Handle option C (with ARG) if it is a common one.  Returns 1 when handled,

@@ -49,6 +49,15 @@ int	cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need
 void	cmd_session_close(struct cmd_session *s);
 
 /*
+ * For a state directory that cannot be written (a read-only file system):
+ * power on what an interrupted run left off, reading the journal in
+ * STATE_DIR without writing it, before the caller reports the directory
+ * and exits 73.  Says what it did, and that the records cannot be removed.
+ * Returns the exit code recovery deserves (EXIT_OK with nothing to do).
+ */
+int	cmd_recover_readonly(const struct cli_ctx *ctx, const char *state_dir);
+
+/*
  * Point the flow's intent/progress/done hooks at the session's journal, and
  * tell it which droplets recovery left off for it to restore.
  */

@@ -44,6 +44,37 @@ int	due_entry(const struct sched_entry *e, int64_t checked, int64_t last_slot,
 	    int64_t now, int64_t *ret_slot);
 
 /*
+ * A saved time ahead of now by more than the catch-up window is damage (a
+ * clock that was far ahead for one run, a wrong --now), not a clock that
+ * went back: waiting for it would stop backups until that date.  The window
+ * is the entry's catchup= but never under DUE_FUTURE_MIN_S, so that an NTP
+ * step back is still waited out (a slot never runs twice); for the state's
+ * last run it is the largest of the schedule's windows (24 h for an empty
+ * schedule).
+ */
+#define DUE_FUTURE_MIN_S	3600
+
+/* One time due_forget_future forgot. */
+struct due_future {
+	const struct sched_entry *entry;	/* borrowed; NULL: the state's last run */
+	int64_t saved;				/* the time it said, ahead of now */
+	int64_t window;				/* the window it was beyond, seconds */
+};
+
+/*
+ * Forget in ST the damage described above, so that due_compute then treats
+ * each such entry as on a first run (only the current minute counts; its
+ * last slot is kept unless that too is beyond the window) and does not take
+ * the last run for a clock that went back.  When the last run is ahead of
+ * NOW but within the window, the clock went back: nothing is forgotten and
+ * due_compute says so.  On success *ret is a malloc'd array (free(); NULL
+ * when empty) of the *ret_n times forgotten, for the caller to report, and
+ * ST needs writing when *ret_n > 0.  -ENOMEM.
+ */
+int	due_forget_future(const struct schedule *s, struct state *st, int64_t now,
+	    struct due_future **ret, size_t *ret_n);
+
+/*
  * Record in ST that entry E was handled through NOW (and, when SLOT is not
  * 0, that SLOT ran with RESULT).  -ENOMEM.
  */

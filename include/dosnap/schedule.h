@@ -85,21 +85,25 @@ struct sched_diag {
 	char *message;			/* "unknown day-of-week name 'friday'" */
 	char *hint;			/* "did you mean 'fri'?", or NULL */
 	char *line_text;		/* the offending line, or NULL */
+	bool warning;			/* a warning: the schedule is still used */
 };
 
 struct sched_diags {
-	struct sched_diag *items;
+	struct sched_diag *items;	/* errors and warnings, in the order found */
 	size_t n;			/* kept, at most SCHED_MAX_DIAGS */
-	size_t n_total;			/* found, including dropped ones */
+	size_t n_total;			/* errors found, including dropped ones */
+	size_t n_warnings;		/* warnings found, including dropped ones */
 };
 
 /*
  * Parse schedule TEXT of LEN bytes (need not be NUL-terminated).  Every
  * problem is appended to *diags (which the caller initialised to zeros and
- * releases with sched_diags_release), not only the first.  On success
- * (no diagnostics) *ret owns the schedule and 0 is returned.  With any
- * diagnostic, returns -EINVAL and leaves *ret untouched.  -ENOMEM on
- * allocation failure.
+ * releases with sched_diags_release, on success too), not only the first,
+ * and every one in a line.  A UTF-8 byte order mark at the start is
+ * skipped.  On success (no
+ * errors) *ret owns the schedule and 0 is returned; *diags may then hold
+ * warnings (an entry repeated word for word).  With any error, returns
+ * -EINVAL and leaves *ret untouched.  -ENOMEM on allocation failure.
  */
 int	schedule_parse(const char *text, size_t len, struct schedule **ret,
 	    struct sched_diags *diags);
@@ -139,8 +143,11 @@ bool	sched_matches(const struct sched_entry *e, unsigned month, unsigned mday,
  * jump forward a fixed-time entry whose time falls in the gap fires once
  * at the first instant after it and a wildcard entry's times in the gap
  * are skipped; when clocks fall back a fixed-time entry fires once (first
- * pass) and a wildcard entry in both passes.  On success store it in *ret
- * and return 0; -ENOENT when the entry never fires (looks ahead 30 years).
+ * pass) and a wildcard entry in both passes.  As to cronie, a jump forward
+ * of 3 hours or more, or back by more than 3 hours, is the clock being set,
+ * not daylight saving time: no entry fires for the skipped times, and both
+ * kinds fire in both passes.  On success store it in *ret and return 0;
+ * -ENOENT when the entry never fires (looks ahead 30 years).
  */
 int	sched_next(const struct sched_entry *e, int64_t after, int64_t *ret);
 

@@ -2,6 +2,7 @@
 #ifndef DOSNAP_TOKEN_H
 #define DOSNAP_TOKEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The largest token file dosnap reads; a token is about 71 bytes. */
@@ -46,6 +47,13 @@ struct token {
  */
 int	token_load(const char *token_file, struct token *ret, char *reason,
 	    size_t reason_size);
+
+/*
+ * Whether S looks like a DigitalOcean token: "dop_v1_", "doo_v1_" or
+ * "dor_v1_" first, or 40 or more hex digits alone.  Such a string given
+ * where a file name or a target belongs is refused without being echoed.
+ */
+bool	token_looks_like(const char *s);
 
 /* A short name for a source, for messages: "--token-file", "$DO_TOKEN", ... */
 const char *token_source_name(enum token_source source);

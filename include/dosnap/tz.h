@@ -36,6 +36,15 @@ struct tz_segment {
  */
 int	tz_load(const char *name, struct tz **ret);
 
+/*
+ * The zone name nearest to NAME, which tz_load did not find, for a "did
+ * you mean" ("utc" -> "UTC", "Europe/Berln" -> "Europe/Berlin", "tokyo"
+ * -> "Asia/Tokyo"), from the zone directory ($TZDIR or
+ * /usr/share/zoneinfo; the walk is bounded).  On success write it to BUF
+ * (cut to SIZE) and return 0; -ENOENT when no name is near.
+ */
+int	tz_suggest(const char *name, char *buf, size_t size);
+
 /* Free a zone.  NULL does nothing. */
 void	tz_free(struct tz *z);
 

@@ -17,18 +17,36 @@ int	parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
 /* malloc'd printf; NULL on failure.  The caller frees. */
 char	*str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * The optimal string alignment distance (edits, adjacent swaps counting
+ * one) between A and B, of LA and LB bytes, ignoring ASCII case: for "did
+ * you mean".  UINT_MAX when either is longer than STR_DISTANCE_MAX.
+ */
+#define STR_DISTANCE_MAX	64
+unsigned str_distance(const char *a, size_t la, const char *b, size_t lb);
+
 /* Milliseconds on the monotonic clock: for waits and deadlines, never for dates. */
 int64_t	clock_mono_ms(void);
 
 /* 64-bit FNV-1a over LEN bytes. */
 uint64_t hash_fnv1a64(const void *data, size_t len);
 
+/* Flags for read_file_opt. */
+#define READ_FILE_FOLLOW	0x1u	/* follow a symbolic link at PATH (files a user names) */
+
 /*
- * Read the regular file PATH whole, refusing symlinks (-ELOOP), anything
- * that is not a regular file (-EINVAL) and files over CAP bytes (-EFBIG).
- * On success *ret is a malloc'd, NUL-terminated buffer the caller frees and
- * *ret_len its length without the NUL.
+ * Read the regular file PATH whole, in at most CAP bytes.  The file is
+ * opened without blocking (a FIFO would otherwise wait for a writer for
+ * ever) and, unless FLAGS has READ_FILE_FOLLOW, without following a
+ * symbolic link (-ELOOP).  Errors: -EISDIR for a directory, -EINVAL for
+ * anything else that is not a regular file (FIFO, socket, device), -EFBIG
+ * over CAP, -ENOMEM, or open's and read's errno.  On success *ret is a
+ * malloc'd, NUL-terminated buffer the caller frees and *ret_len its length
+ * without the NUL; on failure whatever was read is wiped first.
  */
+int	read_file_opt(const char *path, size_t cap, unsigned flags, char **ret, size_t *ret_len);
+
+/* read_file_opt without following links; a directory is -EINVAL too. */
 int	read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len);
 
 /*

@@ -383,6 +383,11 @@ if [ "$(grep -c '^rl_[0-9]*_429=[1-9]' "$res" || :)" != 0 ]; then
 	put rl_note "Why 429s: the rate-limit headers (the mock's, like DigitalOcean's) report the hourly budget only, so within a minute dosnap relies on its own pacer, 240 requests a minute. Under \`--time-scale S\` that pacer allows 240 / S requests per 60 s of *wall* time (see the time-scale note in section 5), not 240 per 60 x S s, so it does not hold dosnap back within the mock's scaled minute. The mock answers 429 with a Retry-After of at least 1 s of wall time ($(calc "1 / $scale") simulated seconds here), so each 429 also costs a long wait. At S = 1 the pacer's window is right; this benchmark cannot show that without running for $(calc "$(get rl_10_req) / 250") real minutes."
 fi
 
+# --- TLS and HTTP/2 (a script of its own) --------------------------------------
+
+say "the flow over TLS and HTTP/2 against plain HTTP (tests/bench/tls.sh)"
+B=$B "$here/tls.sh" "$work/tls.md" >>"$res" || say "tests/bench/tls.sh failed: no TLS row"
+
 # --- the report ------------------------------------------------------------------
 
 note "Simulated time: the mock's clock and every wait in dosnap run $(calc "1 / $scale") times fast (\`--time-scale $scale\`), but the time the mock and dosnap spend handling requests is not scaled, so 1 ms of real work shows as $(calc "1 / $scale") simulated ms. This weighs on both dosnap and the baseline (one \`curl\` process a request); it is why the 1-droplet flow takes a little more than the 9 s of action time."
@@ -392,4 +397,5 @@ put notes "$notes"
 put load_end "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 put total_s "$(( $(date +%s) - t_start ))"
 bpy report "$res" "$out" "$svg"
+[ -s "$work/tls.md" ] && cat "$work/tls.md" >>"$out"
 say "wrote $out${svg:+ and $svg} in $(get total_s) s"

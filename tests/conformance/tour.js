@@ -100,8 +100,9 @@ class Checker {
 			if (text.length !== 0)
 				this.fail(what, '204 with a body');
 		} else {
-			if (!/^application\/json\b/.test(headers['content-type'] || ''))
-				this.fail(what, `Content-Type is '${headers['content-type']}', not application/json`);
+			// The service sends the charset; some clients decode by it.
+			if (!/^application\/json; *charset=utf-8$/i.test(headers['content-type'] || ''))
+				this.fail(what, `Content-Type is '${headers['content-type']}', not application/json; charset=utf-8`);
 			try {
 				body = JSON.parse(text);
 			} catch (e) {
@@ -198,6 +199,22 @@ async function tour(ck, base) {
 	await call(ck, base, 'GET', '/v2/droplets?type=gpus', { expect: 200 });
 	await call(ck, base, 'GET', '/v2/droplets?page=9', { expect: 200 });
 	await call(ck, base, 'GET', '/v2/droplets?per_page=0', { expect: 400 });
+
+	// Where the service's description is plain: a trailing slash on its core
+	// routes is accepted, the name filter ignores case, and tag_name "can not
+	// be combined with name or type" (a 4xx, which the file's default covers).
+	await call(ck, base, 'GET', '/v2/account/', { expect: 200 });
+	const slashed = await call(ck, base, 'GET', '/v2/droplets/?per_page=2', { expect: 200 });
+	if (!slashed.json || !Array.isArray(slashed.json.droplets) || slashed.json.droplets.length !== 2)
+		ck.fail('GET /v2/droplets/?per_page=2', 'not the first two droplets');
+	await call(ck, base, 'GET', `/v2/droplets/${web1}/`, { expect: 200 });
+	await call(ck, base, 'GET', '/v2/droplets/9/', { expect: 404 });
+	const byName = await call(ck, base, 'GET', '/v2/droplets?name=WEB-1', { expect: 200 });
+	const named = (byName.json && byName.json.droplets) || [];
+	if (named.length !== 1 || named[0].name !== 'web-1')
+		ck.fail('GET /v2/droplets?name=WEB-1', `${named.length} droplets, expected web-1 alone (the filter is case-insensitive)`);
+	await call(ck, base, 'GET', '/v2/droplets?tag_name=web&name=web-1', { expect: 400 });
+	await call(ck, base, 'GET', '/v2/droplets?tag_name=web&type=droplets', { expect: 400 });
 	await call(ck, base, 'GET', `/v2/droplets/${web1}`, { expect: 200 });
 	await call(ck, base, 'GET', '/v2/droplets/310000006', { expect: 200 });
 	await call(ck, base, 'GET', '/v2/droplets/9', { expect: 404 });
@@ -207,7 +224,7 @@ async function tour(ck, base) {
 	// Actions on one droplet: 201, the 422 for a pending event, lookups.
 	await call(ck, base, 'GET', `/v2/droplets/${web1}/actions`, { expect: 200 });
 	const a1 = await call(ck, base, 'POST', `/v2/droplets/${web1}/actions`, { body: { type: 'power_off' }, expect: 201 });
-	await call(ck, base, 'POST', `/v2/droplets/${web1}/actions`, { body: { type: 'snapshot', name: 'x' }, expect: 422 });
+	await call(ck, base, 'POST', `/v2/droplets/${web1}/actions/`, { body: { type: 'snapshot', name: 'x' }, expect: 422 });
 	await call(ck, base, 'POST', `/v2/droplets/${web1}/actions`, { body: 'not json', expect: 400 });
 	await call(ck, base, 'POST', `/v2/droplets/${db}/actions`, { body: {}, expect: 422 });
 	await call(ck, base, 'POST', '/v2/droplets/9/actions', { body: { type: 'power_on' }, expect: 404 });
@@ -217,7 +234,8 @@ async function tour(ck, base) {
 	await call(ck, base, 'GET', `/v2/droplets/${web1}/actions`, { expect: 200 });
 	await waitAction(ck, base, aid);
 	for (const type of ['power_on', 'shutdown', 'power_cycle', 'reboot']) {
-		const r = await call(ck, base, 'POST', `/v2/droplets/${web1}/actions`, { body: { type }, expect: 201 });
+		const slash = type === 'shutdown' ? '/' : '';
+		const r = await call(ck, base, 'POST', `/v2/droplets/${web1}/actions${slash}`, { body: { type }, expect: 201 });
 		if (r.json && r.json.action)
 			await waitAction(ck, base, r.json.action.id);
 	}
@@ -242,9 +260,9 @@ async function tour(ck, base) {
 	const sid = ds.json && ds.json.snapshots && ds.json.snapshots[0] ? ds.json.snapshots[0].id : 1;
 	await call(ck, base, 'GET', `/v2/snapshots/${sid}`, { expect: 200 });
 	await call(ck, base, 'GET', '/v2/snapshots/170000102', { expect: 400 });
-	await call(ck, base, 'DELETE', `/v2/snapshots/${sid}`, { expect: 204 });
+	await call(ck, base, 'DELETE', `/v2/snapshots/${sid}/`, { expect: 204 });
 	await call(ck, base, 'GET', `/v2/snapshots/${sid}`, { expect: 404 });
-	await call(ck, base, 'DELETE', `/v2/snapshots/${sid}`, { expect: 404 });
+	await call(ck, base, 'DELETE', `/v2/snapshots/${sid}/`, { expect: 404 });
 	await call(ck, base, 'PUT', `/v2/snapshots/${sid}`, { body: {}, expect: 405, fallback: 'snapshots_get' });
 
 	// Volumes and their snapshots.
