@@ -5,8 +5,8 @@
 # (the GNUmakefile passes build/bench, built with -O2).  BENCH_SMOKE=1 runs
 # tiny versions of every benchmark (CI: well under a minute) and writes
 # $B/BENCHMARKS-smoke.md instead of BENCHMARKS.md, so the tree stays clean.
-# Needs python3 (standard library only), hyperfine, wrk, gnuplot, curl and
-# /usr/bin/time: installs what is missing (ci/install-deps --bench), or stops
+# Needs python3 (standard library only), hyperfine, wrk, gnuplot, curl,
+# nghttpx, openssl and /usr/bin/time: installs what is missing (ci/install-deps --bench), or stops
 # and names them.  Every figure is measured by the tool the report names.
 set -eu
 
@@ -23,8 +23,8 @@ die() { say "$*"; exit 1; }
 # missing_tools: the tools the benchmarks need that are not installed.
 missing_tools() {
 	m=
-	for t in python3 hyperfine wrk gnuplot curl; do
-		command -v $t >/dev/null 2>&1 || m="$m $t"
+	for t in python3 hyperfine wrk gnuplot curl nghttpx openssl; do
+		PATH=$PATH:/usr/sbin:/sbin command -v $t >/dev/null 2>&1 || m="$m $t"
 	done
 	[ -x /usr/bin/time ] || m="$m /usr/bin/time"
 	echo "${m# }"
