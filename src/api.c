@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,11 @@
 #define TRACE_LINE_MAX		(16 * 1024)
 #define TRACE_BODY_MAX		4096
 #define STRING_MAX		4096	/* any one string from a body */
-#define ARRAY_MAX		4096	/* tags, volume ids of one object */
+#define HEADER_NUM_MAX		1000000000000L	/* a number in a header, clamped: x 1000 fits */
 #define RETRY_AFTER_MAX_S	3600
 #define ADOPT_PAGES_MAX		10
 #define API_TRIM_BODY		(128 * 1024)	/* bodies after which the heap is trimmed */
+#define HEAP_CHECK_BODY		(16 * 1024)	/* bodies before whose decoding the heap is measured */
 
 /* --- libcurl, loaded at run time ----------------------------------------- */
 
@@ -222,6 +224,9 @@ buf_append(struct buf *b, const void *p, size_t n)
 
 		while (a < want)
 			a *= 2;
+		/* Doubling must not take the allocation far past the cap. */
+		if (a > b->cap + 1 && want <= b->cap + 1)
+			a = b->cap + 1;
 		d = realloc(b->data, a);
 		if (d == NULL)
 			return -ENOMEM;
@@ -305,7 +310,11 @@ api_host_is_loopback(const char *host)
 		return 0;
 	if (strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0)
 		return 1;
-	if (strcmp(host, "localhost") == 0 || strcmp(host, "localhost.") == 0)
+	/*
+	 * Only "localhost" itself, which libcurl answers without asking DNS:
+	 * "localhost." and "x.localhost" are names a resolver may send anywhere.
+	 */
+	if (strcmp(host, "localhost") == 0)
 		return 1;
 	/* Only the plain dotted quad: "127.1" or octal forms are not taken. */
 	/* NOLINTNEXTLINE(cert-err34-c): %3u reads at most three digits, so it cannot overflow. */
@@ -511,15 +520,27 @@ api_action_status_name(enum api_action_status s)
 /* --- decoding ------------------------------------------------------------ */
 
 /*
- * cJSON parses recursively with a nesting limit of 1000; the API never
- * nests more than a few levels, so refuse deep bodies before parsing.
+ * Why the last decode failed on a cap, for the error message: the decoders
+ * are many small functions that return an errno, and only this thread
+ * decodes (the client is single-threaded).  Set where a cap is hit, read
+ * by decode_body's callers.
  */
-static bool
-depth_ok(const char *s, size_t len, int max)
+static char decode_why[160];
+
+/*
+ * cJSON builds the whole tree before anything can be counted, at about 100
+ * bytes a value, so a body of tiny values ("[0,0,0,...]", which gzip
+ * shrinks to almost nothing) would cost 25 times its size.  So the body is
+ * scanned first: nesting over MAX_DEPTH is -EPROTO (cJSON parses
+ * recursively), more than MAX_VALUES values is -EFBIG.  The count is an
+ * upper bound (every value but a container's first follows a comma).
+ */
+static int
+prescan(const char *s, size_t len, int max_depth, size_t max_values)
 {
 	bool in_string = false, escaped = false;
+	size_t values = 1, i;
 	int depth = 0;
-	size_t i;
 
 	for (i = 0; i < len; i++) {
 		char ch = s[i];
@@ -537,13 +558,52 @@ depth_ok(const char *s, size_t len, int max)
 			in_string = true;
 		} else if (ch == '[' || ch == '{') {
 			depth++;
-			if (depth > max)
-				return false;
+			values++;
+			if (depth > max_depth)
+				return -EPROTO;
 		} else if (ch == ']' || ch == '}') {
 			depth--;
+		} else if (ch == ',') {
+			values++;
+		} else {
+			continue;
+		}
+		if (values > max_values) {
+			snprintf(decode_why, sizeof(decode_why),
+			    "the answer holds more than %zu JSON values", max_values);
+			return -EFBIG;
 		}
 	}
-	return true;
+	return 0;
+}
+
+/*
+ * cJSON returns NULL both for text that is not JSON and when malloc fails;
+ * its allocations go through this wrapper so that the second is told
+ * apart and reported as what it is (exit 71), not as a garbled answer.
+ */
+static bool json_alloc_failed;
+
+static void *
+json_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL)
+		json_alloc_failed = true;
+	return p;
+}
+
+static void
+json_hooks(void)
+{
+	static bool done;
+	cJSON_Hooks h = { .malloc_fn = json_malloc, .free_fn = free };
+
+	if (done)
+		return;
+	cJSON_InitHooks(&h);
+	done = true;
 }
 
 static const cJSON *
@@ -649,9 +709,13 @@ jid_string(const cJSON *obj, const char *key, char **ret)
 	return *ret == NULL ? -ENOMEM : 0;
 }
 
-/* The strings of array KEY (other elements skipped); absent or null gives none. */
+/*
+ * The strings of array KEY (other elements skipped); absent or null gives
+ * none.  More than MAX elements is -EFBIG: what dosnap keeps of one item
+ * is bounded, and a droplet's tags cut short could miss a tag: target.
+ */
 static int
-jstrv(const cJSON *obj, const char *key, char ***ret, size_t *ret_n)
+jstrv(const cJSON *obj, const char *key, size_t max, char ***ret, size_t *ret_n)
 {
 	const cJSON *arr = jget(obj, key), *e;
 	char **v;
@@ -664,8 +728,10 @@ jstrv(const cJSON *obj, const char *key, char ***ret, size_t *ret_n)
 	cap = (size_t)cJSON_GetArraySize(arr);
 	if (cap == 0)
 		return 0;
-	if (cap > ARRAY_MAX)
-		cap = ARRAY_MAX;
+	if (cap > max) {
+		snprintf(decode_why, sizeof(decode_why), "an item has more than %zu %s", max, key);
+		return -EFBIG;
+	}
 	v = calloc(cap, sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
@@ -728,10 +794,10 @@ decode_droplet(const cJSON *o, struct api_droplet *d)
 	r = jstr(region, "slug", &d->region);
 	if (r < 0)
 		goto fail;
-	r = jstrv(o, "tags", &d->tags, &d->n_tags);
+	r = jstrv(o, "tags", API_ITEM_TAGS_MAX, &d->tags, &d->n_tags);
 	if (r < 0)
 		goto fail;
-	r = jstrv(o, "volume_ids", &d->volume_ids, &d->n_volume_ids);
+	r = jstrv(o, "volume_ids", API_ITEM_IDS_MAX, &d->volume_ids, &d->n_volume_ids);
 	if (r < 0)
 		goto fail;
 	return 0;
@@ -808,7 +874,7 @@ decode_snapshot(const cJSON *o, bool droplet_list, struct api_snapshot *s)
 	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e15)
 		s->size_gigabytes = v->valuedouble;
 	s->min_disk_size = jint(o, "min_disk_size", 0);
-	r = jstrv(o, "tags", &s->tags, &s->n_tags);
+	r = jstrv(o, "tags", API_ITEM_TAGS_MAX, &s->tags, &s->n_tags);
 	if (r < 0)
 		goto fail;
 	return 0;
@@ -842,8 +908,12 @@ decode_volume(const cJSON *o, struct api_volume *vol)
 	arr = jget(o, "droplet_ids");
 	if (cJSON_IsArray(arr) && cJSON_GetArraySize(arr) > 0) {
 		cap = (size_t)cJSON_GetArraySize(arr);
-		if (cap > ARRAY_MAX)
-			cap = ARRAY_MAX;
+		if (cap > API_ITEM_IDS_MAX) {
+			snprintf(decode_why, sizeof(decode_why),
+			    "an item has more than %d droplet_ids", API_ITEM_IDS_MAX);
+			r = -EFBIG;
+			goto fail;
+		}
 		vol->droplet_ids = calloc(cap, sizeof(*vol->droplet_ids));
 		if (vol->droplet_ids == NULL) {
 			r = -ENOMEM;
@@ -955,8 +1025,11 @@ decode_array(const cJSON *root, const char *key, enum api_body_kind kind,
 	if (!cJSON_IsArray(arr))
 		return -EPROTO;
 	count = (size_t)cJSON_GetArraySize(arr);
-	if (count > API_LIST_MAX)
+	if (count > API_LIST_MAX) {
+		snprintf(decode_why, sizeof(decode_why), "the listing has more than %d items",
+		    API_LIST_MAX);
 		return -EFBIG;
+	}
 	items = calloc(count > 0 ? count : 1, item_size);
 	if (items == NULL)
 		return -ENOMEM;
@@ -1111,11 +1184,17 @@ api_decode(enum api_body_kind kind, const char *body, size_t len,
 		*ret_next = NULL;
 	if (reply == NULL || (body == NULL && len > 0) || kind < 0 || kind >= API_BODY__COUNT)
 		return -EINVAL;
-	if (body == NULL || len == 0 || !depth_ok(body, len, API_JSON_DEPTH_MAX))
+	decode_why[0] = '\0';
+	if (body == NULL || len == 0)
 		return -EPROTO;
+	r = prescan(body, len, API_JSON_DEPTH_MAX, API_JSON_VALUES_MAX);
+	if (r < 0)
+		return r;
+	json_hooks();
+	json_alloc_failed = false;
 	root = cJSON_ParseWithLengthOpts(body, len, &end, false);
 	if (root == NULL)
-		return -EPROTO;
+		return json_alloc_failed ? -ENOMEM : -EPROTO;
 	/* Only white space may follow the value: anything else means a garbled body. */
 	for (; end != NULL && end < body + len && *end != '\0'; end++) {
 		if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
@@ -1206,6 +1285,9 @@ struct req {
 	char *resource_id;		/* given to droplet snapshots, which lack it */
 	size_t max_items;
 	size_t pages;
+	size_t kept;			/* bytes of decoded items held, over the pages so far */
+	uint64_t *seen;			/* hashes of the pages' URLs, to stop a listing that loops */
+	size_t n_seen;
 
 	/* For adopting the effect of an ambiguous POST. */
 	int64_t droplet_id;
@@ -1229,6 +1311,8 @@ struct req {
 	int64_t adopt_deadline;
 	CURL *easy;
 	struct buf body;
+	bool bodies_full;		/* the client-wide cap on bodies stopped this one */
+	bool body_nomem;		/* no memory for the body */
 	char errbuf[CURL_ERROR_SIZE];
 
 	/* From the response headers of the current attempt. */
@@ -1253,6 +1337,7 @@ struct api_client {
 	long connect_timeout_ms, request_timeout_ms, low_speed_time_s;
 	int max_connections, max_running;
 	size_t max_body;
+	size_t bodies;			/* bytes allocated for response bodies of live requests */
 	int retry_max_attempts;
 	long retry_max_total_ms, retry_base_ms, retry_cap_ms, adopt_slack_s;
 	int rate_per_minute, rate_reserve;
@@ -1279,6 +1364,9 @@ struct api_client {
 	int64_t rl_reset;		/* Unix seconds */
 	int64_t rl_hold_until;		/* monotonic ms; 0: not holding */
 	int64_t pace_until;		/* when the pacer next lets a request go */
+
+	/* For api_client_stats. */
+	uint64_t stat_requests, stat_retries, stat_429;
 };
 
 /* xorshift64*: jitter needs no quality, only independence from rand()'s global state. */
@@ -1333,6 +1421,37 @@ redact(const struct api_client *c, const char *line, size_t n, struct buf *out)
 	}
 }
 
+/*
+ * Copy SRC (N bytes) into DST (SIZE bytes, NUL-terminated) without the
+ * token: redact first, then cut.  Each position of SRC is compared with the
+ * whole token over the whole of SRC, so a limit can never leave the first
+ * part of a token behind; "[REDACTED]" goes in whole or not at all.
+ * Returns how many bytes of SRC were used.
+ */
+static size_t
+redact_cut(const struct api_client *c, const char *src, size_t n, char *dst, size_t size)
+{
+	static const char red[] = "[REDACTED]";
+	size_t i = 0, o = 0;
+
+	if (size == 0)
+		return 0;
+	while (i < n && o + 1 < size) {
+		if (c->token_len > 0 && n - i >= c->token_len &&
+		    memcmp(src + i, c->token, c->token_len) == 0) {
+			if (o + sizeof(red) - 1 >= size)
+				break;
+			memcpy(dst + o, red, sizeof(red) - 1);
+			o += sizeof(red) - 1;
+			i += c->token_len;
+			continue;
+		}
+		dst[o++] = src[i++];
+	}
+	dst[o] = '\0';
+	return i;
+}
+
 static void
 trace_text(const struct api_client *c, enum api_trace_kind kind, const char *data, size_t size)
 {
@@ -1364,18 +1483,50 @@ trace_event(const struct api_client *c, const char *fmt, ...)
 static void
 trace_event(const struct api_client *c, const char *fmt, ...)
 {
-	char line[1024];
-	va_list ap;
+	char small[1024], *line = small;
+	va_list ap, ap2;
 	int n;
 
 	if (c->trace == NULL)
 		return;
+	/* Whole, then redacted, then cut (by trace_text): never cut first. */
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_copy(ap2, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n >= 0 && (size_t)n >= sizeof(small)) {
+		line = malloc((size_t)n + 1);
+		if (line != NULL)
+			vsnprintf(line, (size_t)n + 1, fmt, ap2);
+	}
+	va_end(ap2);
 	va_end(ap);
-	if (n < 0)
+	if (n >= 0 && line != NULL)
+		trace_text(c, API_TRACE_EVENT, line, (size_t)n);
+	if (line != small)
+		free(line);
+}
+
+/*
+ * Trace a request or response body: its first TRACE_BODY_MAX bytes,
+ * redacted over the whole body first (redact_cut), so a token is hidden
+ * wherever it lies, across any boundary of the pieces libcurl hands over.
+ */
+static void
+trace_body(const struct api_client *c, enum api_trace_kind kind, const char *data, size_t len)
+{
+	char shown[TRACE_BODY_MAX + 1];
+	size_t used;
+
+	if (c->trace == NULL || !c->trace_bodies || data == NULL || len == 0)
 		return;
-	trace_text(c, API_TRACE_EVENT, line, strlen(line));
+	used = redact_cut(c, data, len, shown, sizeof(shown));
+	trace_text(c, kind, shown, strlen(shown));
+	if (used < len) {
+		char note[96];
+
+		snprintf(note, sizeof(note), "[body cut: %zu of %zu bytes shown]", used, len);
+		c->trace(kind, note, c->trace_userdata);
+	}
 }
 
 static int
@@ -1405,12 +1556,9 @@ debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *userdata
 	default:
 		return 0;
 	}
-	if (kind == API_TRACE_DATA_IN || kind == API_TRACE_DATA_OUT) {
-		if (!c->trace_bodies)
-			return 0;
-		if (size > TRACE_BODY_MAX)
-			size = TRACE_BODY_MAX;
-	}
+	/* Bodies are traced whole, once, from the request's buffers (trace_body). */
+	if (kind == API_TRACE_DATA_IN || kind == API_TRACE_DATA_OUT)
+		return 0;
 	if (c->trace != NULL)
 		trace_text(c, kind, data, size);
 	return 0;
@@ -1430,20 +1578,59 @@ scrub(const struct api_client *c, char *s, size_t size)
 	buf_release(&out);
 }
 
+/*
+ * libcurl cuts its own error text (CURL_ERROR_SIZE) before dosnap sees it:
+ * when S is full to SIZE, drop a tail that begins the token.
+ */
+static void
+drop_token_tail(const struct api_client *c, char *s, size_t size)
+{
+	size_t n = strlen(s), k;
+
+	if (c->token_len == 0 || n + 1 < size)
+		return;
+	for (k = c->token_len - 1 < n ? c->token_len - 1 : n; k > 0; k--) {
+		if (memcmp(s + n - k, c->token, k) == 0) {
+			s[n - k] = '\0';
+			return;
+		}
+	}
+}
+
 /* --- callbacks from libcurl --------------------------------------------- */
 
 static size_t
 write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	struct req *q = userdata;
-	size_t n = size * nmemb;
+	struct api_client *c = q->c;
+	size_t n = size * nmemb, before = q->body.alloc;
 
-	/* Returning less than N makes libcurl fail the transfer. */
-	if (buf_append(&q->body, data, n) < 0)
+	/*
+	 * One body is capped; so are all of them together, so that many
+	 * answers at once cannot add up to more than one run may hold.
+	 */
+	if (q->body.len + n >= q->body.alloc &&
+	    c->bodies - q->body.alloc + q->body.len + n > API_BODIES_MAX) {
+		q->body.overflow = true;
+		q->bodies_full = true;
 		return 0;
+	}
+	/* Returning less than N makes libcurl fail the transfer. */
+	if (buf_append(&q->body, data, n) < 0) {
+		q->body_nomem = !q->body.overflow;
+		c->bodies += q->body.alloc - before;
+		return 0;
+	}
+	c->bodies += q->body.alloc - before;
 	return n;
 }
 
+/*
+ * A header's number, -1 when there is none.  Clamped to HEADER_NUM_MAX, so
+ * that arithmetic on it (a reset time in milliseconds) cannot overflow
+ * whatever a server sends.
+ */
 static long
 header_long(const char *v, size_t n)
 {
@@ -1455,9 +1642,9 @@ header_long(const char *v, size_t n)
 	if (i == n || v[i] < '0' || v[i] > '9')
 		return -1;
 	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++) {
-		if (x > (LONG_MAX - 9) / 10)
-			return -1;
 		x = x * 10 + (v[i] - '0');
+		if (x > HEADER_NUM_MAX)
+			return HEADER_NUM_MAX;
 	}
 	return x;
 }
@@ -1495,10 +1682,7 @@ header_cb(char *data, size_t size, size_t nmemb, void *userdata)
 			v++;
 			vn--;
 		}
-		if (vn >= sizeof(q->request_id))
-			vn = sizeof(q->request_id) - 1;
-		memcpy(q->request_id, v, vn);
-		q->request_id[vn] = '\0';
+		redact_cut(q->c, v, vn, q->request_id, sizeof(q->request_id));
 	}
 	return n;
 }
@@ -1531,6 +1715,8 @@ req_free(struct req *q)
 	free(q->snap_name);
 	free(q->adopt_url);
 	free(q->saved_error);
+	free(q->seen);
+	q->c->bodies -= q->body.alloc;
 	buf_release(&q->body);
 	free(q);
 }
@@ -1569,6 +1755,7 @@ req_complete(struct req *q, int r, const struct api_error *err)
 		q->reply.error.attempts = q->total_attempts;
 		scrub(c, q->reply.error.message, sizeof(q->reply.error.message));
 		scrub(c, q->reply.error.curl_error, sizeof(q->reply.error.curl_error));
+		drop_token_tail(c, q->reply.error.curl_error, sizeof(q->reply.error.curl_error));
 	}
 	q->prev = c->done_tail;
 	if (c->done_tail != NULL)
@@ -1578,21 +1765,16 @@ req_complete(struct req *q, int r, const struct api_error *err)
 	c->done_tail = q;
 }
 
-/* "/v2/droplets/42/actions" from a full URL, for messages. */
+/* "/v2/droplets/42/actions" from a full URL, for messages; a next link's path is the server's, so redacted. */
 static void
-url_path(const char *url, char *buf, size_t size)
+url_path(const struct api_client *c, const char *url, char *buf, size_t size)
 {
 	const char *p = strstr(url, "://");
-	size_t n;
 
 	p = p != NULL ? strchr(p + 3, '/') : url;
 	if (p == NULL)
 		p = "/";
-	n = strcspn(p, "?#");
-	if (n >= size)
-		n = size - 1;
-	memcpy(buf, p, n);
-	buf[n] = '\0';
+	redact_cut(c, p, strcspn(p, "?#"), buf, size);
 }
 
 static const char *
@@ -1612,7 +1794,7 @@ error_init(const struct req *q, struct api_error *err)
 {
 	memset(err, 0, sizeof(*err));
 	snprintf(err->method, sizeof(err->method), "%s", req_method(q));
-	url_path(req_url(q), err->path, sizeof(err->path));
+	url_path(q->c, req_url(q), err->path, sizeof(err->path));
 }
 
 /* --- pacing -------------------------------------------------------------- */
@@ -1652,6 +1834,7 @@ pacer_note_response(struct api_client *c, const struct req *q, long status, int6
 		long s = q->retry_after_s >= 0 ? q->retry_after_s : 1;
 		int64_t until;
 
+		c->stat_429++;
 		if (s > RETRY_AFTER_MAX_S)
 			s = RETRY_AFTER_MAX_S;
 		until = now + s * 1000;
@@ -1688,8 +1871,12 @@ pacer_wait_until(struct api_client *c, int64_t now)
 		if (c->n_running > 0)
 			return now + 1000;
 		if (c->rl_hold_until == 0) {
-			/* ratelimit-reset: when the oldest counted request stops counting. */
-			wait = c->rl_reset * 1000 - wall_ms();
+			/*
+			 * ratelimit-reset: when the oldest counted request stops
+			 * counting.  Clamped before the arithmetic (see header_long).
+			 */
+			wait = (c->rl_reset < HEADER_NUM_MAX ? c->rl_reset : HEADER_NUM_MAX) * 1000 -
+			    wall_ms();
 			if (wait < 1000)
 				wait = 1000;
 			if (wait > 3600 * 1000)
@@ -1725,6 +1912,8 @@ req_start(struct req *q, int64_t now)
 		return -ENOMEM;
 	buf_reset(&q->body);
 	q->body.cap = c->max_body;
+	q->bodies_full = false;
+	q->body_nomem = false;
 	q->errbuf[0] = '\0';
 	q->retry_after_s = -1;
 	q->rl_remaining = -1;
@@ -1760,6 +1949,7 @@ req_start(struct req *q, int64_t now)
 		SETOPT(e, CURLOPT_HTTPHEADER, c->hdr_post);
 		SETOPT(e, CURLOPT_POSTFIELDS, q->post_body);
 		SETOPT(e, CURLOPT_POSTFIELDSIZE, (long)strlen(q->post_body));
+		trace_body(c, API_TRACE_DATA_OUT, q->post_body, strlen(q->post_body));
 	} else {
 		SETOPT(e, CURLOPT_HTTPHEADER, c->hdr_get);
 		if (strcmp(method, "DELETE") == 0)
@@ -1776,6 +1966,9 @@ req_start(struct req *q, int64_t now)
 	q->state = RS_RUNNING;
 	q->attempts++;
 	q->total_attempts++;
+	c->stat_requests++;
+	if (q->attempts > 1)	/* per phase and page: page 2 is no retry */
+		c->stat_retries++;
 	c->n_running++;
 	pacer_note_send(c, now);
 	if (q->phase == PH_MAIN && strcmp(method, "POST") == 0 && q->first_sent_wall == 0)
@@ -1857,6 +2050,43 @@ curl_code_transient(CURLcode cc)
 }
 
 /*
+ * The API's error body {"id","message","request_id"} into ERR.  The fields
+ * are cut to their arrays only after the token is gone from the whole text
+ * (redact_cut): a server that echoes the token must not get part of it
+ * past a limit.
+ */
+static void
+error_from_body(const struct req *q, struct api_error *err)
+{
+	static const struct {
+		const char *key;
+		size_t off, size;
+	} fields[] = {
+		{ "id", offsetof(struct api_error, id), sizeof(err->id) },
+		{ "message", offsetof(struct api_error, message), sizeof(err->message) },
+		{ "request_id", offsetof(struct api_error, request_id), sizeof(err->request_id) },
+	};
+	cJSON *root;
+	size_t i;
+
+	if (q->body.len == 0 || prescan(q->body.data, q->body.len, API_JSON_DEPTH_MAX,
+	    API_JSON_VALUES_MAX) < 0)
+		return;
+	json_hooks();
+	root = cJSON_ParseWithLength(q->body.data, q->body.len);
+	if (root == NULL)
+		return;
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const cJSON *v = jget(root, fields[i].key);
+
+		if (cJSON_IsString(v) && v->valuestring != NULL)
+			redact_cut(q->c, v->valuestring, strlen(v->valuestring),
+			    (char *)err + fields[i].off, fields[i].size);
+	}
+	cJSON_Delete(root);
+}
+
+/*
  * A certificate the client cannot trust is a lasting failure: retrying
  * meets the same certificate.  Put what to do first in MSG (libcurl's words
  * after it, where truncation may cut them) and return true; false for any
@@ -1893,16 +2123,28 @@ static void
 classify(struct req *q, CURLcode cc, long status, bool sent, struct api_error *err,
     struct outcome *o)
 {
-	struct api_reply tmp = { 0 };
-
 	memset(o, 0, sizeof(*o));
 	if (cc != CURLE_OK) {
 		snprintf(err->curl_error, sizeof(err->curl_error), "%s",
 		    q->errbuf[0] != '\0' ? q->errbuf : cf.easy_strerror(cc));
+		if (cc == CURLE_WRITE_ERROR && q->body_nomem) {
+			o->r = -ENOMEM;
+			snprintf(err->message, sizeof(err->message),
+			    "out of memory receiving the answer (%zu bytes so far)", q->body.len);
+			return;
+		}
+		if (cc == CURLE_WRITE_ERROR && q->bodies_full) {
+			o->r = -EFBIG;
+			snprintf(err->message, sizeof(err->message),
+			    "the answers in progress hold more than %u MiB together",
+			    API_BODIES_MAX / (1024 * 1024));
+			return;
+		}
 		if (cc == CURLE_WRITE_ERROR && q->body.overflow) {
 			o->r = -EFBIG;
 			snprintf(err->message, sizeof(err->message),
-			    "the response body is larger than %zu bytes", q->c->max_body);
+			    "the response body is larger than %zu bytes (decompressed)",
+			    q->c->max_body);
 			return;
 		}
 		if (certificate_failure(cc, err->curl_error, err->message, sizeof(err->message))) {
@@ -1917,11 +2159,7 @@ classify(struct req *q, CURLcode cc, long status, bool sent, struct api_error *e
 	}
 
 	/* An HTTP error: the API says why in its body, 502s from proxies do not. */
-	if (q->body.len > 0 && api_decode(API_BODY_ERROR, q->body.data, q->body.len, &tmp, NULL) == 0) {
-		memcpy(err->id, tmp.error.id, sizeof(err->id));
-		memcpy(err->message, tmp.error.message, sizeof(err->message));
-		memcpy(err->request_id, tmp.error.request_id, sizeof(err->request_id));
-	}
+	error_from_body(q, err);
 	if (err->request_id[0] == '\0')
 		snprintf(err->request_id, sizeof(err->request_id), "%s", q->request_id);
 
@@ -2148,6 +2386,12 @@ adopt_done(struct req *q, CURLcode cc, long status, bool sent, int64_t now)
 	}
 	r = api_decode(q->kind == REQ_POST_ACTION ? API_BODY_ACTIONS : API_BODY_SNAPSHOTS,
 	    q->body.data, q->body.len, &page, &next);
+	if (r == -ENOMEM) {
+		snprintf(q->saved_error->message, sizeof(q->saved_error->message),
+		    "out of memory decoding the answer (%zu bytes)", q->body.len);
+		req_complete(q, r, q->saved_error);
+		return;
+	}
 	if (r < 0) {
 		snprintf(err.message, sizeof(err.message), "the answer is not valid JSON of the expected shape");
 		if (maybe_retry(q, &err, now))
@@ -2237,8 +2481,11 @@ append_items(void **items, size_t *n, void *add, size_t add_n, size_t item_size)
 
 	if (add_n == 0)
 		return 0;
-	if (*n + add_n > API_LIST_MAX)
+	if (*n + add_n > API_LIST_MAX) {
+		snprintf(decode_why, sizeof(decode_why), "the listing has more than %d items",
+		    API_LIST_MAX);
 		return -EFBIG;
+	}
 	d = realloc(*items, (*n + add_n) * item_size);
 	if (d == NULL)
 		return -ENOMEM;
@@ -2342,6 +2589,137 @@ fill_resource_ids(struct req *q)
 	return 0;
 }
 
+/* What malloc really spends on N bytes: a header, 16-byte steps, 32 at least. */
+static size_t
+alloc_bytes(size_t n)
+{
+	n = (n + 8 + 15) & ~(size_t)15;
+	return n < 32 ? 32 : n;
+}
+
+static size_t
+str_bytes(const char *s)
+{
+	return s != NULL ? alloc_bytes(strlen(s) + 1) : 0;
+}
+
+static size_t
+strv_bytes(char *const *v, size_t n)
+{
+	size_t b = n > 0 ? alloc_bytes(n * sizeof(*v)) : 0, i;
+
+	for (i = 0; i < n; i++)
+		b += str_bytes(v[i]);
+	return b;
+}
+
+/* What the items of a decoded page hold, in bytes: the measure of API_LIST_BYTES_MAX. */
+static size_t
+page_bytes(const struct api_reply *p)
+{
+	size_t b = 0, i;
+
+	if (p->droplets != NULL) {
+		for (i = 0; i < p->droplets->n; i++) {
+			const struct api_droplet *d = &p->droplets->items[i];
+
+			b += sizeof(*d) + str_bytes(d->name) + str_bytes(d->region) +
+			    strv_bytes(d->tags, d->n_tags) +
+			    strv_bytes(d->volume_ids, d->n_volume_ids);
+		}
+	}
+	if (p->actions != NULL)
+		b += p->actions->n * sizeof(struct api_action);
+	if (p->snapshots != NULL) {
+		for (i = 0; i < p->snapshots->n; i++) {
+			const struct api_snapshot *sn = &p->snapshots->items[i];
+
+			b += sizeof(*sn) + str_bytes(sn->id) + str_bytes(sn->name) +
+			    str_bytes(sn->resource_id) + strv_bytes(sn->tags, sn->n_tags);
+		}
+	}
+	if (p->volumes != NULL) {
+		for (i = 0; i < p->volumes->n; i++) {
+			const struct api_volume *v = &p->volumes->items[i];
+
+			b += sizeof(*v) + str_bytes(v->id) + str_bytes(v->name) +
+			    str_bytes(v->region) + v->n_droplet_ids * sizeof(int64_t);
+		}
+	}
+	return b;
+}
+
+/*
+ * Note that the listing fetched URL; -ELOOP when it had fetched that page
+ * before: a next link that leads back would otherwise go round until the
+ * page cap.  A page is its path and its "page" parameter (1 when absent),
+ * whatever else the query holds or in what order.
+ */
+static int
+seen_add(struct req *q, const char *url)
+{
+	const char *query = strchr(url, '?'), *p;
+	unsigned long page = 1;
+	uint64_t h;
+	size_t i;
+
+	for (p = query; p != NULL; p = strchr(p + 1, '&')) {
+		if (strncmp(p + 1, "page=", 5) == 0) {
+			page = strtoul(p + 6, NULL, 10);
+			break;
+		}
+	}
+	h = hash_fnv1a64(url, query != NULL ? (size_t)(query - url) : strlen(url)) ^
+	    (uint64_t)page * 0x9e3779b97f4a7c15ULL;
+
+	for (i = 0; i < q->n_seen; i++) {
+		if (q->seen[i] == h) {
+			snprintf(decode_why, sizeof(decode_why),
+			    "the listing's next link leads back to page %zu", i + 1);
+			return -ELOOP;
+		}
+	}
+	if (q->seen == NULL) {
+		q->seen = calloc(API_PAGES_MAX + 1, sizeof(*q->seen));
+		if (q->seen == NULL)
+			return -ENOMEM;
+	}
+	if (q->n_seen < API_PAGES_MAX + 1)
+		q->seen[q->n_seen++] = h;
+	return 0;
+}
+
+/*
+ * The last line of the memory bound.  Each answer is capped, but many
+ * requests' results may be alive at once (every flow holds its droplet's
+ * snapshots), so before a sizeable answer is decoded, the heap in use is
+ * measured: past API_HEAP_MAX, dosnap decodes nothing more and says why
+ * (-ENOMEM, exit 71) rather than grow with what a server sends.  One
+ * decode adds at most the caps' worth on top.  glibc only; under the
+ * sanitizers, whose allocator glibc does not see, this never fires.
+ */
+static int
+heap_check(size_t body_len)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+	struct mallinfo2 mi;
+
+	if (body_len < HEAP_CHECK_BODY)
+		return 0;
+	mi = mallinfo2();
+	if (mi.uordblks + mi.hblkhd > API_HEAP_MAX) {
+		snprintf(decode_why, sizeof(decode_why),
+		    "dosnap already holds %zu MiB of memory, over its bound of %u MiB; "
+		    "not decoding a %zu-byte answer", (mi.uordblks + mi.hblkhd) >> 20,
+		    API_HEAP_MAX >> 20, body_len);
+		return -ENOMEM;
+	}
+#else
+	(void)body_len;
+#endif
+	return 0;
+}
+
 /* A 2xx answer: decode it, and finish, or go on to the next page.  <0: the answer was bad. */
 static int
 main_success(struct req *q, int64_t now)
@@ -2356,6 +2734,9 @@ main_success(struct req *q, int64_t now)
 		req_complete(q, 0, NULL);
 		return 0;
 	}
+	r = heap_check(q->body.len);
+	if (r < 0)
+		return r;
 	if (q->kind != REQ_LIST) {
 		r = api_decode(q->body_kind, q->body.data, q->body.len, &q->reply, NULL);
 		if (r < 0)
@@ -2367,6 +2748,15 @@ main_success(struct req *q, int64_t now)
 	r = api_decode(q->body_kind, q->body.data, q->body.len, &page, &next);
 	if (r < 0)
 		return r;
+	q->kept += page_bytes(&page);
+	if (q->kept > API_LIST_BYTES_MAX) {
+		snprintf(decode_why, sizeof(decode_why),
+		    "the listing holds more than %u MiB once decoded",
+		    API_LIST_BYTES_MAX / (1024 * 1024));
+		api_reply_release(&page);
+		r = -EFBIG;
+		goto fail;
+	}
 	r = list_append(q, &page);
 	api_reply_release(&page);
 	if (r == 0)
@@ -2377,10 +2767,24 @@ main_success(struct req *q, int64_t now)
 	max = q->max_items > 0 ? q->max_items : API_LIST_MAX;
 	if (next != NULL && list_count(&q->reply) < max) {
 		if (q->pages >= API_PAGES_MAX) {
+			snprintf(decode_why, sizeof(decode_why),
+			    "the listing has more than %d pages", API_PAGES_MAX);
 			r = -EFBIG;
 			goto fail;
 		}
-		r = next_url(c, next, q->url, &url);
+		r = q->n_seen == 0 ? seen_add(q, q->url) : 0;
+		if (r < 0)
+			goto fail;
+		/* "" for the current page: seen_add tells a link back, to any page. */
+		r = next_url(c, next, "", &url);
+		if (r == -EPROTO)
+			snprintf(decode_why, sizeof(decode_why),
+			    "the listing's next link is not a /v2/ link of printable characters");
+		if (r == 0) {
+			r = seen_add(q, url);
+			if (r < 0)
+				free(url);
+		}
 		if (r < 0)
 			goto fail;
 		free(q->url);
@@ -2411,23 +2815,31 @@ main_done(struct req *q, CURLcode cc, long status, bool sent, int64_t now)
 	error_init(q, &err);
 	err.http_status = status;
 	if (cc == CURLE_OK && status >= 200 && status < 300) {
+		decode_why[0] = '\0';
 		r = main_success(q, now);
 		if (r == 0)
 			return;
 		snprintf(err.request_id, sizeof(err.request_id), "%s", q->request_id);
 		memset(&o, 0, sizeof(o));
 		o.r = r;
-		if (r == -EPROTO) {
+		if (r == -EPROTO && decode_why[0] == '\0') {
 			snprintf(err.message, sizeof(err.message),
 			    "the answer is not JSON of the shape the API documents");
 			/* A garbled answer to a read may be a glitch; to a POST it may hide a success. */
 			o.retry = q->kind == REQ_GET || q->kind == REQ_LIST;
 			o.ambiguous = q->kind == REQ_POST_ACTION || q->kind == REQ_POST_VOLSNAP ||
 			    q->kind == REQ_POST_TAG;
-		} else if (r == -EFBIG) {
-			snprintf(err.message, sizeof(err.message),
-			    "the listing has more than %d items or %d pages", API_LIST_MAX,
-			    API_PAGES_MAX);
+		} else if (r == -EFBIG || r == -ELOOP || r == -EPROTO) {
+			/* A cap or a loop: asking again would bring the same. */
+			o.r = r == -EFBIG ? -EFBIG : -EPROTO;
+			snprintf(err.message, sizeof(err.message), "%s",
+			    decode_why[0] != '\0' ? decode_why : "the answer is over a cap");
+		} else if (r == -ENOMEM) {
+			if (decode_why[0] != '\0')
+				snprintf(err.message, sizeof(err.message), "%s", decode_why);
+			else
+				snprintf(err.message, sizeof(err.message),
+				    "out of memory decoding the answer (%zu bytes)", q->body.len);
 		}
 	} else {
 		classify(q, cc, status, sent, &err, &o);
@@ -2491,6 +2903,7 @@ process_done(struct api_client *c)
 		cf.easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 		cf.easy_getinfo(e, CURLINFO_REQUEST_SIZE, &request_size);
 		req_detach(q);
+		trace_body(c, API_TRACE_DATA_IN, q->body.data, q->body.len);
 		if (status > 0)
 			pacer_note_response(c, q, status, now);
 		if (q->phase == PH_ADOPT)
@@ -2595,6 +3008,20 @@ size_t
 api_client_pending(const struct api_client *c)
 {
 	return c == NULL ? 0 : c->n_pending;
+}
+
+void
+api_client_stats(const struct api_client *c, struct api_stats *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->ratelimit_remaining = -1;
+	if (c == NULL)
+		return;
+	ret->requests = c->stat_requests;
+	ret->retries = c->stat_retries;
+	ret->rate_limited = c->stat_429;
+	if (c->have_rl)
+		ret->ratelimit_remaining = c->rl_remaining;
 }
 
 long

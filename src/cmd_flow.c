@@ -217,15 +217,19 @@ cmd_print_report(const struct flow_report *rep, bool dry_run)
 			const struct flow_result *r = &rep->results[i];
 			char who[192];
 
+			char safe[3][192];
+
+			/* Names and ids come from the API: log_safe makes them inert on a terminal. */
 			if (r->droplet_id != 0)
 				snprintf(who, sizeof(who), "%" PRId64 " %s", r->droplet_id,
-				    r->droplet_name);
+				    log_safe(r->droplet_name, safe[0], sizeof(safe[0])));
 			else
-				snprintf(who, sizeof(who), "%s", r->target);
+				log_safe(r->target, who, sizeof(who));
 			printf("%-28.28s %-7s %-44.44s %-10.10s %6.1fs  %s\n", who,
 			    r->droplet_id ? api_droplet_status_name(r->before) : "-",
-			    r->snapshot_name[0] ? r->snapshot_name : "-",
-			    r->snapshot_id[0] ? r->snapshot_id : "-", r->seconds, result_text(r));
+			    r->snapshot_name[0] ? log_safe(r->snapshot_name, safe[1], sizeof(safe[1])) :
+			    "-", r->snapshot_id[0] ? log_safe(r->snapshot_id, safe[2], sizeof(safe[2])) :
+			    "-", r->seconds, result_text(r));
 		}
 	}
 	for (i = 0; i < rep->n; i++) {
@@ -245,13 +249,15 @@ int
 cmd_report_exit(const struct flow_report *rep)
 {
 	size_t i;
-	bool any_auth = false, any_lasting = false, any_transient = false;
+	bool any_auth = false, any_lasting = false, any_transient = false, any_nomem = false;
 
 	for (i = 0; i < rep->n; i++) {
 		const struct flow_result *r = &rep->results[i];
 
 		if (r->r == 0)
 			continue;
+		if (r->r == -ENOMEM)
+			any_nomem = true;
 		if (r->auth)
 			any_auth = true;
 		else if (r->transient)
@@ -259,6 +265,8 @@ cmd_report_exit(const struct flow_report *rep)
 		else
 			any_lasting = true;
 	}
+	if (any_nomem)
+		return EXIT_OSERR;
 	if (any_auth)
 		return EXIT_NOPERM;
 	if (any_lasting)
@@ -319,21 +327,25 @@ notify_body(const struct flow_report *rep, const char *url, bool global, bool *r
 	buf[0] = '\0';
 	for (i = 0; i < rep->n; i++) {
 		const struct flow_result *r = &rep->results[i];
+		char name[192], why[256], sid[96];
 		int n;
 
 		if (!job_wants(r->job, url, global))
 			continue;
 		if (r->r < 0)
 			*ret_failed = true;
+		/* One line per droplet, whatever the API named it (log_safe). */
+		log_safe(r->droplet_name, name, sizeof(name));
+		log_safe(r->r < 0 && r->error != NULL ? r->error : "", why, sizeof(why));
 		if (r->droplet_id != 0)
 			n = snprintf(buf + len, cap - len, "droplet %" PRId64 " %s: %s, snapshot %s%s%s%s, "
-			    "%.1f s%s%s\n", r->droplet_id, r->droplet_name, result_text(r),
+			    "%.1f s%s%s\n", r->droplet_id, name, result_text(r),
 			    r->snapshot_name[0] ? r->snapshot_name : "-", r->snapshot_id[0] ? " (id " : "",
-			    r->snapshot_id, r->snapshot_id[0] ? ")" : "", r->seconds,
-			    r->r < 0 ? ": " : "", r->r < 0 && r->error != NULL ? r->error : "");
+			    log_safe(r->snapshot_id, sid, sizeof(sid)), r->snapshot_id[0] ? ")" : "",
+			    r->seconds, r->r < 0 ? ": " : "", why);
 		else
 			n = snprintf(buf + len, cap - len, "%s: FAILED: %s\n", r->target,
-			    r->error != NULL ? r->error : "");
+			    log_safe(r->error, why, sizeof(why)));
 		if (n > 0 && (size_t)n < cap - len)
 			len += (size_t)n;
 	}
@@ -383,7 +395,12 @@ journal_put(const struct flow_record *rec, struct journal *j, bool durable)
 		.action_id = rec->action_id,
 	};
 
-	snprintf(jr.name, sizeof(jr.name), "%s", rec->droplet_name);
+	/*
+	 * A record is one "key value" a line: a name from the API with a
+	 * newline in it would write keys of its own ("was-active 0"), so it
+	 * goes in escaped, one line, as every message shows it.
+	 */
+	log_safe(rec->droplet_name, jr.name, sizeof(jr.name));
 	snprintf(jr.snapshot, sizeof(jr.snapshot), "%s", rec->snapshot_name);
 	return journal_write(j, &jr, durable);
 }
@@ -754,6 +771,12 @@ cmd_flow_option(struct cli_ctx *ctx, const char *cmd, int c, const char *arg)
 			return cli_usage_error(cmd, "--notify: '%s' is not an http(s) URL", arg);
 		ctx->notify = arg;
 		return 1;
+	case OPT_METRICS_FILE:
+		if (arg[0] == '\0')
+			return cli_usage_error(cmd, "--metrics-file: give a path, e.g. "
+			    "/var/lib/prometheus/node-exporter/dosnap.prom");
+		ctx->metrics_file = arg;
+		return 1;
 	case OPT_STOP_TIMEOUT:
 		if (sched_parse_duration(arg, &n) < 0 || n <= 0 || n > 86400)
 			return cli_usage_error(cmd, "--stop-timeout: '%s' is not a duration like "
@@ -787,6 +810,7 @@ snapshot_usage(FILE *f)
 	    "  --dry-run               show the requests that would change something; send none\n"
 	    "  --notify URL            ping URL/start, then URL or URL/fail with the summary\n"
 	    "  --rate-limit N|off      API requests a minute at most (default 240; the API allows 250)\n"
+	    "  --metrics-file PATH     write Prometheus metrics there (default $DOSNAP_METRICS_FILE)\n"
 	    "  --token-file FILE, --api-url URL, --cacert FILE, --stop-timeout D,\n"
 	    "  --time-scale F (tests against dosnap-mock: scale every wait)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
@@ -957,6 +981,7 @@ cmd_flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 		goto out;
 	}
 	cmd_print_report(&rep, ctx->dry_run || prune);
+	(void)cmd_metrics_after_flow(ctx, dir, &job, &rep, sess.client);
 	ret = cmd_report_exit(&rep);
 	if (ret == EXIT_OK)
 		ret = sess.recover_code;
@@ -1082,7 +1107,8 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 		char buf[512];
 
 		log_error("cannot list snapshots: %s", api_error_format(&err, buf, sizeof(buf)));
-		ret = r == -EACCES ? EXIT_NOPERM : err.transient ? EXIT_TEMPFAIL : EXIT_UNAVAIL;
+		ret = r == -EACCES ? EXIT_NOPERM : r == -ENOMEM ? EXIT_OSERR :
+		    err.transient ? EXIT_TEMPFAIL : EXIT_UNAVAIL;
 		goto out;
 	}
 	/* As `snapshot` and `prune` do: a target that names no droplet is a failure. */
@@ -1132,20 +1158,24 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 		format_utc(s->created_at, when, sizeof(when));
 		snprintf(who, sizeof(who), "%s %s", s->resource_id ? s->resource_id : "-",
 		    d != NULL && d->name != NULL ? d->name : "(deleted)");
+		/* What the API sent, made safe for a terminal (text) or valid (JSON) by log.c. */
 		if (ctx->json) {
 			printf("%s\n  {\"id\":", shown ? "," : "");
-			cmd_json_string(stdout, s->id);
+			log_json_string(stdout, s->id);
 			printf(",\"name\":");
-			cmd_json_string(stdout, s->name != NULL ? s->name : "");
+			log_json_string(stdout, s->name);
 			printf(",\"droplet_id\":");
-			cmd_json_string(stdout, s->resource_id != NULL ? s->resource_id : "");
+			log_json_string(stdout, s->resource_id);
 			printf(",\"droplet_name\":");
-			cmd_json_string(stdout, d != NULL && d->name != NULL ? d->name : "");
+			log_json_string(stdout, d != NULL ? d->name : NULL);
 			printf(",\"created_at\":\"%s\",\"size_gigabytes\":%.2f}", when,
 			    s->size_gigabytes);
 		} else {
-			printf("%-12s %-44s %-24s %-20s %6.1f GB\n", s->id,
-			    s->name != NULL ? s->name : "", who, when, s->size_gigabytes);
+			char safe[3][256];
+
+			printf("%-12s %-44s %-24s %-20s %6.1f GB\n", log_safe(s->id, safe[0],
+			    sizeof(safe[0])), log_safe(s->name, safe[1], sizeof(safe[1])),
+			    log_safe(who, safe[2], sizeof(safe[2])), when, s->size_gigabytes);
 		}
 		shown++;
 	}
@@ -1172,7 +1202,9 @@ status_usage(FILE *f)
 	    "\n"
 	    "Show the intent journal's open records (droplets an interrupted run powered\n"
 	    "off and has not restored) and, with an API token, what recovery would do;\n"
-	    "then each schedule entry's last slot and its outcome.  Changes nothing.\n");
+	    "then each schedule entry's last slot and its outcome.  Changes nothing.\n"
+	    "\n"
+	    "  --monitor   one line and exit 0/1/2/3 for monitoring (see status --monitor --help)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
 
@@ -1202,6 +1234,7 @@ status_entries(const struct cli_ctx *ctx, const char *dir)
 			tz_format_rfc3339(e->zone, se->slot, when);
 		printf("  line %-4u last slot %-25s %s\n", e->line, when,
 		    se == NULL || se->slot == 0 ? "" : se->result == 0 ? "ok" : "failed");
+		cmd_print_retries(e, se, ctx->now);
 	}
 	state_release(&st);
 	free(path);
@@ -1224,6 +1257,10 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 	size_t i, n = 0;
 	int c, r, ret = EXIT_OK;
 
+	/* The monitoring check has options of its own: see cmd_monitor.c. */
+	for (i = 1; i < (size_t)argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--monitor") == 0)
+			return cmd_monitor(ctx, argc, argv);
 	while ((c = cli_getopt("status", argc, argv, CLI_CMD_SHORTOPTS, longopts)) != -1) {
 		r = cli_common_option(ctx, c, optarg);
 		if (r > 1)
@@ -1252,22 +1289,28 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 		    "restored\n");
 	} else {
 		printf("intent journal: %zu open record%s\n", n, n == 1 ? "" : "s");
+		/* Names in records came from the API and sit in files: log_safe shows them inert. */
+		char sn[3][512];
+
 		if (cmd_api_open(ctx, true, &client) == EXIT_OK &&
 		    recover_run(client, NULL, &rc, recs, n, &res) == 0) {
 			for (i = 0; i < n; i++)
 				if (recs[i].damaged)
 					printf("  droplet %" PRId64 " (its record cannot be read: %s): "
 					    "%s\n", recs[i].droplet_id, damage_text(recs[i].damage),
-					    res[i].message);
+					    log_safe(res[i].message, sn[2], sizeof(sn[2])));
 				else
 					printf("  droplet %" PRId64 " (%s) slot snapshot '%s': %s\n",
-					    recs[i].droplet_id, recs[i].name[0] ? recs[i].name : "?",
-					    recs[i].snapshot, res[i].message);
+					    recs[i].droplet_id, recs[i].name[0] ?
+					    log_safe(recs[i].name, sn[0], sizeof(sn[0])) : "?",
+					    log_safe(recs[i].snapshot, sn[1], sizeof(sn[1])),
+					    log_safe(res[i].message, sn[2], sizeof(sn[2])));
 		} else {
 			for (i = 0; i < n; i++)
 				printf("  droplet %" PRId64 " (%s) slot snapshot '%s'%s: the next run "
 				    "powers it on if it is off\n", recs[i].droplet_id,
-				    recs[i].name[0] ? recs[i].name : "?", recs[i].snapshot,
+				    recs[i].name[0] ? log_safe(recs[i].name, sn[0], sizeof(sn[0])) : "?",
+				    log_safe(recs[i].snapshot, sn[1], sizeof(sn[1])),
 				    recs[i].action_id ? ", snapshot action started" : "");
 			printf("  (no API token: not asking the API where each flow stopped)\n");
 		}

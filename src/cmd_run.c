@@ -15,6 +15,7 @@
 #include "dosnap/flow.h"
 #include "dosnap/api.h"
 #include "dosnap/log.h"
+#include "dosnap/retry.h"
 #include "dosnap/schedule.h"
 #include "dosnap/state.h"
 #include "dosnap/tz.h"
@@ -29,7 +30,9 @@ run_usage(FILE *f)
 	    "Run every schedule entry that is due now: an entry is due when one of its\n"
 	    "fire times passed since the last run (within its catchup= bound, 24h by\n"
 	    "default).  Missed fire times coalesce into one run.  A second run that finds\n"
-	    "the lock taken exits 0 without acting.\n"
+	    "the lock taken exits 0 without acting.  Droplets that failed for a passing\n"
+	    "reason (network, 5xx, 429, timeout) are retried within the slot, about 1, 2,\n"
+	    "4, 8, 16, 32 minutes later, then hourly; --dry-run and status show when.\n"
 	    "\n"
 	    "  --dry-run   print what is due and its slot, and (with a token) the requests\n"
 	    "              that would change something; send none, touch nothing\n"
@@ -38,6 +41,8 @@ run_usage(FILE *f)
 	    "  --notify URL  ping URL/start, then URL or URL/fail with the summary\n"
 	    "              (healthchecks.io style; entries may have their own notify=URL)\n"
 	    "  --rate-limit N|off  API requests a minute at most (default 240)\n"
+	    "  --metrics-file PATH  write Prometheus metrics there after work (node_exporter's\n"
+	    "              textfile directory; default $DOSNAP_METRICS_FILE)\n"
 	    "  --token-file FILE, --api-url URL, --cacert FILE, --time-scale F (tests)\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
@@ -150,23 +155,89 @@ run_forget_future(const struct schedule *s, struct state *st, const char *path,
 	return n > 0;
 }
 
+/* The droplets of SE's last slot waiting for a retry, as "310000002 web-2, ...". */
 static void
-print_due(const struct due_item *items, size_t n, int64_t now, const struct tz *zone)
+format_retry_droplets(const struct state_entry *se, bool due_only, int64_t now, char *buf,
+    size_t size)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < se->n_droplets && len + 1 < size; i++) {
+		const struct state_droplet *d = &se->droplets[i];
+		int n;
+
+		if (d->slot != se->slot || d->outcome != STATE_OUTCOME_PASSING ||
+		    d->next_retry == 0 || (due_only && d->next_retry > now))
+			continue;
+		if (d->id == 0)
+			n = snprintf(buf + len, size - len, "%sall its targets", len ? ", " : "");
+		else
+			n = snprintf(buf + len, size - len, "%s%" PRId64 "%s%s", len ? ", " : "",
+			    d->id, d->name[0] ? " " : "", d->name);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+}
+
+void
+cmd_print_retries(const struct sched_entry *e, const struct state_entry *se, int64_t now)
+{
+	char when[TZ_RFC3339_MAX], then[TZ_RFC3339_MAX], until[TZ_RFC3339_MAX], who[1024];
+	int64_t at, end;
+
+	if (se == NULL || retry_pending(se, &at) == 0 ||
+	    retry_window_end(e, se->slot, &end) < 0)
+		return;
+	format_retry_droplets(se, false, now, who, sizeof(who));
+	if (now >= end || at >= end)
+		printf("    line %u slot %s: gave up retrying %s at %s (the slot's window "
+		    "ends before the next retry); the next slot tries again\n", e->line,
+		    tz_format_rfc3339(e->zone, se->slot, when), who,
+		    tz_format_rfc3339(e->zone, end, until));
+	else
+		printf("    line %u slot %s: retry %s %s %s (window until %s)\n", e->line,
+		    tz_format_rfc3339(e->zone, se->slot, when), who, at <= now ? "due now, since" :
+		    "at", tz_format_rfc3339(e->zone, at, then),
+		    tz_format_rfc3339(e->zone, end, until));
+}
+
+static void
+print_due(const struct due_item *items, size_t n, int64_t now, const struct tz *zone,
+    const struct schedule *s, const struct state *st)
 {
 	char when[TZ_RFC3339_MAX];
-	size_t i;
+	size_t i, k;
 
-	if (n == 0) {
+	if (n == 0)
 		printf("nothing due at %s\n", format_time(zone, now, when));
-		return;
-	}
 	for (i = 0; i < n; i++) {
 		const struct sched_entry *e = items[i].entry;
 		char targets[1024];
 
+		if (items[i].retry) {
+			format_retry_droplets(state_find(st, e->id), true, now, targets,
+			    sizeof(targets));
+			printf("retry: line %u slot %s (%s)  droplets: %s\n", e->line,
+			    tz_format_rfc3339(e->zone, items[i].slot, when), e->text, targets);
+			continue;
+		}
 		cmd_format_targets(e, targets, sizeof(targets));
 		printf("due: line %u slot %s (%s)  targets: %s\n", e->line,
 		    tz_format_rfc3339(e->zone, items[i].slot, when), e->text, targets);
+	}
+	/* Retries waiting for their time: when each will run. */
+	for (i = 0; i < s->n_entries; i++) {
+		const struct state_entry *se = state_find(st, s->entries[i].id);
+		int64_t at;
+		bool listed = false;
+
+		for (k = 0; k < n && !listed; k++)
+			listed = items[k].entry == &s->entries[i];
+		if (listed || se == NULL || retry_pending(se, &at) == 0)
+			continue;
+		cmd_print_retries(&s->entries[i], se, now);
 	}
 }
 
@@ -201,11 +272,115 @@ entry_interrupted(const struct flow_report *rep, const struct flow_job *job)
 	return false;
 }
 
+/* A retry's job: the entry with only the droplets to try again as targets. */
+struct retry_job {
+	struct sched_entry entry;	/* a shallow copy; targets owned */
+	int64_t *ids;			/* the droplets retried; NULL: the whole entry */
+	size_t n_ids;
+};
+
+static void
+retry_job_release(struct retry_job *rj)
+{
+	size_t i;
+
+	if (rj->ids != NULL) {
+		for (i = 0; i < rj->entry.n_targets; i++)
+			free(rj->entry.targets[i].value);
+		free(rj->entry.targets);
+	}
+	free(rj->ids);
+	memset(rj, 0, sizeof(*rj));
+}
+
 /*
- * Run the due entries' flows and record each entry's slot as done, whatever
- * its outcome: a failed slot is not retried every minute (the next slot
- * tries again), except one a stop signal cut short, which the next run
- * finishes.  Returns the run's exit code.
+ * Point JOB at the droplets of E's slot whose retry is due: the snapshots
+ * keep their slot's names, so one a failed attempt left is adopted, never
+ * taken twice.  When the targets could not be resolved at all, the whole
+ * entry again (droplets that succeeded find their snapshot and are left as
+ * they are).
+ */
+static int
+retry_job_init(struct retry_job *rj, const struct sched_entry *e, const struct state *st,
+    int64_t now, struct flow_job *job)
+{
+	const struct state_entry *se = state_find(st, e->id);
+	size_t i;
+	int r;
+
+	memset(rj, 0, sizeof(*rj));
+	job->entry = e;
+	if (se == NULL)
+		return 0;
+	r = retry_targets(se, now, &rj->ids, &rj->n_ids);
+	if (r < 0)
+		return r;
+	for (i = 0; i < rj->n_ids; i++)
+		if (rj->ids[i] == 0)
+			return 0;	/* the whole entry; ids kept for retry_note */
+	if (rj->n_ids == 0)
+		return 0;
+	rj->entry = *e;
+	rj->entry.targets = calloc(rj->n_ids, sizeof(*rj->entry.targets));
+	if (rj->entry.targets == NULL)
+		return -ENOMEM;
+	rj->entry.n_targets = rj->n_ids;
+	for (i = 0; i < rj->n_ids; i++) {
+		rj->entry.targets[i].kind = SCHED_TARGET_ID;
+		rj->entry.targets[i].id = (uint64_t)rj->ids[i];
+		rj->entry.targets[i].value = str_printf("%" PRId64, rj->ids[i]);
+		if (rj->entry.targets[i].value == NULL)
+			return -ENOMEM;
+	}
+	job->entry = &rj->entry;
+	return 0;
+}
+
+/*
+ * Record what became of each droplet of JOB and say when the ones that
+ * failed for a passing reason are tried again.  Returns the slot's result.
+ */
+static int
+run_note_outcomes(struct state *st, const struct flow_job *job, const struct retry_job *rj,
+    bool retry, const struct flow_report *rep, int64_t ended, int *ret_r)
+{
+	const struct sched_entry *e = job->entry;
+	const struct state_entry *se;
+	struct retry_summary sum;
+	int code = entry_result(rep, job);
+
+	*ret_r = retry_note(st, job, rep, retry ? rj->ids : NULL, retry ? rj->n_ids : 0, ended,
+	    &sum);
+	if (*ret_r < 0)
+		return code;
+	se = state_find(st, e->id);
+	/* A retry that mended its droplets mends the slot only if no other failed. */
+	if (retry && code == EXIT_OK && se != NULL && retry_slot_failed(se))
+		code = se->result != EXIT_OK ? se->result : EXIT_TEMPFAIL;
+	if (sum.n_passing > 0) {
+		char at[TZ_RFC3339_MAX], until[TZ_RFC3339_MAX];
+		int64_t end = 0;
+
+		if (retry_window_end(e, job->slot, &end) == 0 && sum.first_at < end)
+			log_warn("line %u: %zu droplet%s failed for a passing reason; retrying at %s "
+			    "(attempt %d), within the slot until %s", e->line, sum.n_passing,
+			    sum.n_passing == 1 ? "" : "s", tz_format_rfc3339(e->zone, sum.first_at,
+			    at), sum.max_attempts + 1, tz_format_rfc3339(e->zone, end, until));
+		else if (end != 0)
+			log_warn("line %u: %zu droplet%s failed for a passing reason; the slot's "
+			    "window ends at %s, before the next retry: the next slot tries again",
+			    e->line, sum.n_passing, sum.n_passing == 1 ? "" : "s",
+			    tz_format_rfc3339(e->zone, end, until));
+	}
+	return code;
+}
+
+/*
+ * Run the due entries' flows and record each entry's slot as handled,
+ * whatever its outcome; the droplets that failed for a passing reason are
+ * retried by later runs within the slot (see retry.h), those that failed
+ * for a lasting reason wait for the next slot.  A slot a stop signal cut
+ * short stays due: the next run finishes it.  Returns the run's exit code.
  */
 static int
 run_flows(struct cli_ctx *ctx, const char *dir,
@@ -215,15 +390,29 @@ run_flows(struct cli_ctx *ctx, const char *dir,
 	struct flow_report rep = { 0 };
 	struct flow_config cfg;
 	struct flow_job *jobs;
+	struct retry_job *rjobs;
+	time_t started = time(NULL);
 	size_t i;
 	int r, ret;
 
 	jobs = calloc(n_due ? n_due : 1, sizeof(*jobs));
-	if (jobs == NULL)
+	rjobs = calloc(n_due ? n_due : 1, sizeof(*rjobs));
+	if (jobs == NULL || rjobs == NULL) {
+		free(jobs);
+		free(rjobs);
 		return EXIT_OSERR;
+	}
 	for (i = 0; i < n_due; i++) {
 		jobs[i].entry = due[i].entry;
 		jobs[i].slot = due[i].slot;
+		if (due[i].retry) {
+			r = retry_job_init(&rjobs[i], due[i].entry, st, ctx->now, &jobs[i]);
+			if (r < 0) {
+				log_errno(r, "cannot prepare the retry of line %u", due[i].entry->line);
+				ret = EXIT_OSERR;
+				goto out;
+			}
+		}
 	}
 	ret = cmd_session_open(ctx, dir, n_due > 0, ctx->dry_run, &sess);
 	if (ret != EXIT_OK)
@@ -257,8 +446,11 @@ run_flows(struct cli_ctx *ctx, const char *dir,
 		log_warn("stopped by a signal; droplets it powered off were powered back on");
 		ret = EXIT_TEMPFAIL;
 	}
+	if (!ctx->dry_run)
+		cmd_metrics_note_api(st, sess.client);
 	for (i = 0; i < n_due && !ctx->dry_run; i++) {
-		int code = entry_result(&rep, &jobs[i]);
+		int64_t ended = ctx->now + (int64_t)(time(NULL) - started);
+		int code;
 
 		/*
 		 * A stop cuts flows short in more ways than one, and their
@@ -266,8 +458,16 @@ run_flows(struct cli_ctx *ctx, const char *dir,
 		 * a slot that fully succeeded is done.  The next run finishes
 		 * the others, adopting what this one made.
 		 */
-		if (entry_interrupted(&rep, &jobs[i]) || (*cfg.stop && code != EXIT_OK))
+		if (entry_interrupted(&rep, &jobs[i]) ||
+		    (*cfg.stop && entry_result(&rep, &jobs[i]) != EXIT_OK))
 			continue;	/* left due: see keep_due */
+		code = run_note_outcomes(st, &jobs[i], &rjobs[i], due[i].retry, &rep, ended, &r);
+		if (due[i].retry)
+			cmd_metrics_note_slot_retries(st, 1);
+		if (r < 0) {
+			log_errno(r, "cannot record the outcome of line %u", jobs[i].entry->line);
+			ret = EXIT_OSERR;
+		}
 		r = due_mark(st, jobs[i].entry, ctx->now, jobs[i].slot, code);
 		if (r < 0) {
 			log_errno(r, "cannot record the slot of line %u", jobs[i].entry->line);
@@ -277,6 +477,9 @@ run_flows(struct cli_ctx *ctx, const char *dir,
 out:
 	flow_report_release(&rep);
 	cmd_session_close(&sess);
+	for (i = 0; i < n_due; i++)
+		retry_job_release(&rjobs[i]);
+	free(rjobs);
 	free(jobs);
 	return ret;
 }
@@ -362,7 +565,8 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	struct due_item *due = NULL;
 	char *dir = NULL, *path = NULL;
 	size_t n_due = 0;
-	bool clock_back, dirty, repaired;
+	bool clock_back, dirty, repaired, recovered;
+	const char *metrics;
 	int c, r, ret = EXIT_OK, lock = -1;
 
 	state_init(&st);
@@ -465,7 +669,7 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;	/* the state keeps its last run */
 	}
 	if (ctx->dry_run) {
-		print_due(due, n_due, ctx->now, s->n_entries ? s->entries[0].zone : NULL);
+		print_due(due, n_due, ctx->now, s->n_entries ? s->entries[0].zone : NULL, s, &st);
 		if (n_due > 0)
 			ret = run_flows(ctx, dir, due, n_due, &st);
 		goto out;
@@ -475,7 +679,8 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	 * off: recover them now, even when nothing is due.  Looking costs one
 	 * opendir(), so the minute that finds nothing stays cheap.
 	 */
-	if (n_due > 0 || journal_has_records(dir))
+	recovered = n_due == 0 && journal_has_records(dir);
+	if (n_due > 0 || recovered)
 		ret = run_flows(ctx, dir, due, n_due, &st);
 	r = keep_due(&st, due, n_due);
 	if (r < 0) {
@@ -499,6 +704,10 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
+	/* After work, or a retry due; a quiet minute only when there is no file yet. */
+	metrics = cmd_metrics_path(ctx);
+	if (metrics != NULL && (n_due > 0 || recovered || cmd_metrics_missing(metrics)))
+		cmd_metrics_write(metrics, s, &st, ctx->now, true);
 	if (n_due == 0)
 		log_info("nothing due");
 out:

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "dosnap/due.h"
+#include "dosnap/retry.h"
 #include "dosnap/schedule.h"
 #include "dosnap/state.h"
 
@@ -119,6 +120,7 @@ due_compute(const struct schedule *s, const struct state *st, int64_t now,
 		const struct sched_entry *e = &s->entries[i];
 		const struct state_entry *se;
 		int64_t slot;
+		bool retry;
 
 		if (dup[i])
 			continue;
@@ -127,6 +129,14 @@ due_compute(const struct schedule *s, const struct state *st, int64_t now,
 		    now, &slot);
 		if (r < 0)
 			goto fail;
+		/* A new slot supersedes the last one's retries. */
+		retry = false;
+		if (r == 0) {
+			r = retry_due(e, se, now, &slot);
+			if (r < 0)
+				goto fail;
+			retry = r == 1;
+		}
 		if (r == 0)
 			continue;
 		if (items == NULL) {
@@ -138,6 +148,7 @@ due_compute(const struct schedule *s, const struct state *st, int64_t now,
 		}
 		items[n].entry = e;
 		items[n].slot = slot;
+		items[n].retry = retry;
 		n++;
 	}
 	free(dup);
@@ -218,11 +229,16 @@ due_mark(struct state *st, const struct sched_entry *e, int64_t now, int64_t slo
 
 	if (se == NULL)
 		return -ENOMEM;
+	/* A new entry: the fire times it may miss start with its first slot. */
+	if (se->checked == 0 && se->slot == 0 && se->since == 0)
+		se->since = slot != 0 ? slot - 1 : now;
 	if (now > se->checked)
 		se->checked = now;
 	if (slot != 0) {
 		se->slot = slot;
 		se->result = result;
+		if (result == 0 && slot > se->last_ok)
+			se->last_ok = slot;
 	}
 	return 0;
 }

@@ -13,6 +13,7 @@
 
 #define LOG_LINE_MAX	4096	/* one message; longer ones are cut with "..." */
 #define LOG_SECRETS_MAX	4
+#define LOG_FORMAT_MAX	(256 * 1024)	/* formatted before redaction; longer is cut */
 
 static struct {
 	enum log_format format;
@@ -83,7 +84,7 @@ log_status(const char *line)
 {
 	if (!log_status_enabled())
 		return;
-	snprintf(logger.status, sizeof(logger.status), "%s", line != NULL ? line : "");
+	log_safe(line != NULL ? line : "", logger.status, sizeof(logger.status));
 	/* \r and erase-line: one line, redrawn in place. */
 	fprintf(stderr, "\r\033[K%s", logger.status);
 	(void)fflush(stderr);	/* a status line that fails to show is no failure */
@@ -133,30 +134,229 @@ log_enabled(enum log_level level)
 	return (int)level <= logger.max_level;
 }
 
-/* Replace every registered secret in BUF (NUL-terminated, capacity CAP). */
-static void
-redact(char *buf, size_t cap)
+/*
+ * The length of the UTF-8 character at S (N bytes left) and its code point,
+ * or 0 when S does not start a valid, shortest-form character.
+ */
+static size_t
+utf8_char(const unsigned char *s, size_t n, unsigned *ret_cp)
+{
+	unsigned cp;
+	size_t len, i;
+
+	if (s[0] < 0x80) {
+		*ret_cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1fu;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0fu;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	/* Overlong forms, surrogates and code points past U+10FFFF are not UTF-8. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	*ret_cp = cp;
+	return len;
+}
+
+/*
+ * Code points a terminal or a reader's eye acts on: C1 controls (U+0080 to
+ * U+009F, CSI among them), the line and paragraph separators and the
+ * marks and overrides that reorder text on screen.
+ */
+static bool
+invisible_control(unsigned cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
+
+/*
+ * The escaped form of the character at S (N bytes left): its bytes in
+ * *RET_PIECE (S itself, or ESC), their count in *RET_PLEN; returns how many
+ * bytes of S it stands for.
+ */
+static size_t
+escape_one(const char *s, size_t n, char esc[16], const char **ret_piece, size_t *ret_plen)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned cp = 0;
+	size_t clen;
+
+	clen = utf8_char(p, n, &cp);
+	*ret_piece = esc;
+	if (clen == 0) {
+		/* A byte that is not UTF-8: an 8-bit terminal may take 0x9b for CSI. */
+		snprintf(esc, 16, "\\x%02x", p[0]);
+		*ret_plen = 4;
+		return 1;
+	}
+	if (cp == '\n' || cp == '\r' || cp == '\t') {
+		esc[0] = '\\';
+		if (cp == '\n')
+			esc[1] = 'n';
+		else if (cp == '\r')
+			esc[1] = 'r';
+		else
+			esc[1] = 't';
+		*ret_plen = 2;
+	} else if (cp < 0x20 || cp == 0x7f) {
+		snprintf(esc, 16, "\\x%02x", cp);
+		*ret_plen = 4;
+	} else if (invisible_control(cp)) {
+		snprintf(esc, 16, "\\u%04x", cp);
+		*ret_plen = 6;
+	} else {
+		*ret_piece = s;
+		*ret_plen = clen;
+	}
+	return clen;
+}
+
+size_t
+log_escape(const char *s, size_t n, char *buf, size_t size)
+{
+	static const char dots[] = "...";
+	size_t i, o = 0, total = 0, limit;
+	const char *piece;
+	size_t plen;
+	char esc[16];
+
+	if (size == 0)
+		return 0;
+	for (i = 0; i < n;) {
+		i += escape_one(s + i, n - i, esc, &piece, &plen);
+		total += plen;
+	}
+	/* When it does not all fit, whole characters up to the room left for "...". */
+	limit = total < size ? total : size - 1 >= sizeof(dots) - 1 ? size - sizeof(dots) : 0;
+	for (i = 0; i < n;) {
+		size_t clen = escape_one(s + i, n - i, esc, &piece, &plen);
+
+		if (o + plen > limit)
+			break;
+		memcpy(buf + o, piece, plen);
+		o += plen;
+		i += clen;
+	}
+	if (total >= size && o + sizeof(dots) - 1 < size) {
+		memcpy(buf + o, dots, sizeof(dots) - 1);
+		o += sizeof(dots) - 1;
+	}
+	buf[o] = '\0';
+	return o;
+}
+
+const char *
+log_safe(const char *s, char *buf, size_t size)
+{
+	if (buf == NULL || size == 0)
+		return "";
+	if (s == NULL)
+		s = "";
+	log_escape(s, strlen(s), buf, size);
+	return buf;
+}
+
+/*
+ * Copy SRC (N bytes) to OUT (CAP bytes, at least 3 * N + 16: "[REDACTED]"
+ * is longer than a secret by at most 6 bytes per 4) with every registered
+ * secret replaced by "[REDACTED]"; returns the length.
+ */
+static size_t
+redact_into(const char *src, size_t n, char *out, size_t cap)
 {
 	static const char mark[] = "[REDACTED]";
-	size_t i;
+	size_t i = 0, o = 0, k;
 
-	for (i = 0; i < logger.n_secrets; i++) {
-		const char *s = logger.secrets[i];
-		size_t slen = strlen(s);
-		char *p;
+	while (i < n && o + sizeof(mark) < cap) {
+		bool hit = false;
 
-		for (p = strstr(buf, s); p != NULL; p = strstr(p, s)) {
-			size_t tail = strlen(p + slen);
-			size_t mlen = sizeof(mark) - 1;
+		for (k = 0; k < logger.n_secrets && !hit; k++) {
+			size_t slen = strlen(logger.secrets[k]);
 
-			if ((size_t)(p - buf) + mlen + tail + 1 > cap)
-				tail = cap - (size_t)(p - buf) - mlen - 1;
-			memmove(p + mlen, p + slen, tail);
-			p[mlen + tail] = '\0';
-			memcpy(p, mark, mlen);
-			p += mlen;
+			if (n - i >= slen && memcmp(src + i, logger.secrets[k], slen) == 0) {
+				memcpy(out + o, mark, sizeof(mark) - 1);
+				o += sizeof(mark) - 1;
+				i += slen;
+				hit = true;
+			}
+		}
+		if (!hit)
+			out[o++] = src[i++];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/*
+ * A text cut at its end may end in the first part of a secret, which no
+ * longer matches it whole: drop such a tail (any length), since even part
+ * of a token must not be shown.
+ */
+static size_t
+drop_secret_tail(const char *s, size_t n)
+{
+	size_t k, len;
+
+	for (k = 0; k < logger.n_secrets; k++) {
+		const char *sec = logger.secrets[k];
+		size_t slen = strlen(sec);
+
+		for (len = slen - 1 < n ? slen - 1 : n; len > 0; len--) {
+			if (memcmp(s + n - len, sec, len) == 0)
+				return n - len;
 		}
 	}
+	return n;
+}
+
+void
+log_json_string(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+	size_t n = strlen((const char *)p), i = 0;
+
+	fputc('"', f);
+	while (i < n) {
+		unsigned cp = 0;
+		size_t clen = utf8_char(p + i, n - i, &cp);
+
+		if (clen == 0) {
+			/* JSON is UTF-8: a byte that is not becomes U+FFFD. */
+			fputs("\\ufffd", f);
+			i++;
+			continue;
+		}
+		if (cp == '"' || cp == '\\')
+			fprintf(f, "\\%c", (int)cp);
+		else if (cp == '\n')
+			fputs("\\n", f);
+		else if (cp == '\t')
+			fputs("\\t", f);
+		else if (cp < 0x20 || cp == 0x7f || invisible_control(cp))
+			fprintf(f, "\\u%04x", cp);
+		else
+			fwrite(p + i, 1, clen, f);
+		i += clen;
+	}
+	fputc('"', f);
 }
 
 static const char *
@@ -198,20 +398,74 @@ json_put_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/*
+ * Redact, then cut, then escape: a secret is removed from the whole message
+ * before any limit applies, so a cut can never leave part of it; then every
+ * control character becomes a visible escape, so no text from the API or a
+ * file can move the cursor, forge a line of its own or set a journal
+ * priority.  The result is one line in LINE (LOG_LINE_MAX bytes).
+ */
+static void
+render_line(const char *msg, size_t n, bool cut, char *line)
+{
+	char *red;
+	size_t cap;
+
+	if (cut)
+		n = drop_secret_tail(msg, n);
+	cap = n * 3 + 16;
+	red = malloc(cap);
+	if (red == NULL) {
+		/* Without memory, say less rather than risk showing a secret. */
+		snprintf(line, LOG_LINE_MAX, "(a message was lost: out of memory)");
+		return;
+	}
+	n = redact_into(msg, n, red, cap);
+	log_escape(red, n, line, LOG_LINE_MAX);
+	free(red);
+}
+
 void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
-	char buf[LOG_LINE_MAX];
+	char line[LOG_LINE_MAX], small[1024], *msg = small;
+	bool cut = false;
+	va_list ap2;
 	int n;
 
 	if (!log_enabled(level))
 		return;
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	if (n < 0)
+	va_copy(ap2, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n >= 0 && (size_t)n >= sizeof(small)) {
+		size_t want = (size_t)n + 1;
+
+		if (want > LOG_FORMAT_MAX) {
+			want = LOG_FORMAT_MAX;
+			cut = true;
+		}
+		msg = malloc(want);
+		if (msg != NULL) {
+			n = vsnprintf(msg, want, fmt, ap2);
+			if (n >= 0 && (size_t)n >= want)
+				n = (int)want - 1;
+		} else {
+			msg = small;
+			n = (int)sizeof(small) - 1;
+			cut = true;
+		}
+	}
+	va_end(ap2);
+	if (n < 0) {
+		if (msg != small)
+			free(msg);
 		return;
-	if ((size_t)n >= sizeof(buf))
-		memcpy(buf + sizeof(buf) - 4, "...", 4);
-	redact(buf, sizeof(buf));
+	}
+	render_line(msg, (size_t)n, cut, line);
+	if (msg != small) {
+		wipe(msg);
+		free(msg);
+	}
 	if (logger.status[0] != '\0')
 		fputs("\r\033[K", stderr);
 
@@ -225,14 +479,14 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 		fprintf(stderr, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"message\":",
 		    when, ts.tv_nsec / 1000000, level_name(level));
-		json_put_string(stderr, buf);
+		json_put_string(stderr, line);
 		fputs("}\n", stderr);
 	} else if (logger.journal) {
-		fprintf(stderr, "<%d>%s\n", (int)level, buf);
+		fprintf(stderr, "<%d>%s\n", (int)level, line);
 	} else if (level <= LOG_LEVEL_WARNING) {
-		fprintf(stderr, "dosnap: %s: %s\n", level_name(level), buf);
+		fprintf(stderr, "dosnap: %s: %s\n", level_name(level), line);
 	} else {
-		fprintf(stderr, "dosnap: %s\n", buf);
+		fprintf(stderr, "dosnap: %s\n", line);
 	}
 	if (logger.status[0] != '\0') {
 		fputs(logger.status, stderr);
@@ -253,12 +507,37 @@ log_msg(enum log_level level, const char *fmt, ...)
 int
 log_errno(int r, const char *fmt, ...)
 {
-	char buf[LOG_LINE_MAX];
-	va_list ap;
+	char small[1024], *msg = small;
+	va_list ap, ap2;
+	int n;
 
+	/* The whole text first: redaction must see it uncut (see render_line). */
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_copy(ap2, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n >= 0 && (size_t)n >= sizeof(small)) {
+		bool cut = (size_t)n + 1 > LOG_FORMAT_MAX;
+		size_t want = cut ? LOG_FORMAT_MAX : (size_t)n + 1;
+
+		msg = malloc(want);
+		if (msg != NULL) {
+			vsnprintf(msg, want, fmt, ap2);
+		} else {
+			msg = small;
+			cut = true;
+		}
+		if (cut) {
+			size_t len = strlen(msg);
+
+			msg[drop_secret_tail(msg, len)] = '\0';
+		}
+	}
+	va_end(ap2);
 	va_end(ap);
-	log_msg(LOG_LEVEL_ERR, "%s: %s", buf, strerror(r < 0 ? -r : r));
+	log_msg(LOG_LEVEL_ERR, "%s: %s", n >= 0 ? msg : fmt, strerror(r < 0 ? -r : r));
+	if (msg != small) {
+		wipe(msg);
+		free(msg);
+	}
 	return r;
 }

@@ -7,7 +7,15 @@
 #include "dosnap/naming.h"
 #include "dosnap/tz.h"
 
-/* Append LEN bytes of S to BUF at *POS, or fail when they do not fit. */
+/* The characters a snapshot name may hold: those of a schedule's templates. */
+static bool
+name_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    c == '.' || c == '-' || c == '_';
+}
+
+/* Append LEN bytes of S (template text, already checked) to BUF at *POS, or fail when they do not fit. */
 static int
 put(char *buf, size_t size, size_t *pos, const char *s, size_t len)
 {
@@ -15,6 +23,37 @@ put(char *buf, size_t size, size_t *pos, const char *s, size_t len)
 		return -ENAMETOOLONG;
 	memcpy(buf + *pos, s, len);
 	*pos += len;
+	buf[*pos] = '\0';
+	return 0;
+}
+
+/*
+ * Append a value from outside (a droplet's name, an id, a strftime result)
+ * by the name rule: each character outside [A-Za-z0-9._-] becomes one '_',
+ * a multi-byte UTF-8 character counting as one; at most MAX characters.
+ */
+static int
+put_value(char *buf, size_t size, size_t *pos, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+
+	while (*p != '\0' && n < max) {
+		char ch = '_';
+
+		if (name_char(*p))
+			ch = (char)*p;
+
+		if (*pos + 1 >= size)
+			return -ENAMETOOLONG;
+		buf[(*pos)++] = ch;
+		n++;
+		/* Skip the continuation bytes of a UTF-8 character. */
+		if (*p >= 0xc0)
+			while ((p[1] & 0xc0) == 0x80)
+				p++;
+		p++;
+	}
 	buf[*pos] = '\0';
 	return 0;
 }
@@ -45,12 +84,14 @@ civil_tm(int64_t t, int32_t offset, struct tm *tm)
 }
 
 /*
- * template = *( literal / "{id}" / "{name}" / "{slot}" / "%" conv )
+ * template = *( name-char / "{id}" / "{name}" / "{slot}" / "%" letter )
+ * name-char = ALPHA / DIGIT / "." / "-" / "_"
  * The schedule parser has validated templates from files; this checks again
- * so that a template from the command line cannot misbehave.
+ * so that a template from the command line cannot misbehave.  NAME_MAX is
+ * how many characters of NAME one "{name}" may give.
  */
-int
-naming_render(const char *tmpl, const char *id, const char *name, int64_t slot,
+static int
+render(const char *tmpl, const char *id, const char *name, size_t name_max, int64_t slot,
     const struct tz *zone, char *buf, size_t size)
 {
 	const char *p = tmpl;
@@ -58,17 +99,15 @@ naming_render(const char *tmpl, const char *id, const char *name, int64_t slot,
 	struct tm utc, local;
 	int r = 0;
 
-	if (size == 0)
-		return -ENAMETOOLONG;
 	buf[0] = '\0';
 	civil_tm(slot, 0, &utc);
 	civil_tm(slot, zone != NULL ? tz_offset_at(zone, slot) : 0, &local);
 	while (*p != '\0' && r == 0) {
 		if (strncmp(p, "{id}", 4) == 0) {
-			r = put(buf, size, &pos, id, strlen(id));
+			r = put_value(buf, size, &pos, id, (size_t)-1);
 			p += 4;
 		} else if (strncmp(p, "{name}", 6) == 0) {
-			r = put(buf, size, &pos, name, strlen(name));
+			r = put_value(buf, size, &pos, name, name_max);
 			p += 6;
 		} else if (strncmp(p, "{slot}", 6) == 0) {
 			char s[32];
@@ -76,37 +115,58 @@ naming_render(const char *tmpl, const char *id, const char *name, int64_t slot,
 
 			r = put(buf, size, &pos, s, n);
 			p += 6;
-		} else if (*p == '{' || *p == '}') {
-			return -EINVAL;
 		} else if (*p == '%') {
 			char fmt[3] = { '%', p[1], '\0' }, s[64];
 			size_t n;
 
-			if (p[1] == '\0')
+			if (!((p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z')))
 				return -EINVAL;
-			if (p[1] == '%') {
-				r = put(buf, size, &pos, "%", 1);
-			} else if ((p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z')) {
-				/*
-				 * One conversion built from the template, which is
-				 * the user's to choose: the format is not a literal
-				 * by design, and only a letter may follow the '%'.
-				 */
+			/*
+			 * One conversion built from the template, which is
+			 * the user's to choose: the format is not a literal
+			 * by design, and only a letter may follow the '%'.
+			 */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-				n = strftime(s, sizeof(s), fmt, &local);
+			n = strftime(s, sizeof(s), fmt, &local);
 #pragma GCC diagnostic pop
-				r = put(buf, size, &pos, s, n);
-			} else {
-				return -EINVAL;
-			}
+			s[n] = '\0';
+			r = put_value(buf, size, &pos, s, (size_t)-1);
 			p += 2;
-		} else {
+		} else if (name_char((unsigned char)*p)) {
 			r = put(buf, size, &pos, p, 1);
 			p++;
+		} else {
+			return -EINVAL;
 		}
 	}
 	return r;
+}
+
+int
+naming_render(const char *tmpl, const char *id, const char *name, int64_t slot,
+    const struct tz *zone, char *buf, size_t size)
+{
+	size_t cap, base, uses = 0, name_max = (size_t)-1;
+	const char *p;
+	int r;
+
+	if (size == 0)
+		return -ENAMETOOLONG;
+	if (tmpl == NULL || id == NULL || name == NULL)
+		return -EINVAL;
+	cap = size < NAMING_MAX ? size : NAMING_MAX;
+	for (p = strstr(tmpl, "{name}"); p != NULL; p = strstr(p + 6, "{name}"))
+		uses++;
+	if (uses > 0) {
+		/* Everything but the names first: the names get what room is left. */
+		r = render(tmpl, id, "", 0, slot, zone, buf, cap);
+		if (r < 0)
+			return r;
+		base = strlen(buf);
+		name_max = (cap - 1 - base) / uses;
+	}
+	return render(tmpl, id, name, name_max, slot, zone, buf, cap);
 }
 
 /* The length of the placeholder at P, or 0 when P starts literal text. */

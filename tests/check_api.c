@@ -144,6 +144,8 @@ static const struct host_row {
 	{ "10.0.0.1", 0 },
 	{ "127.0.0.1.evil.example", 0 },
 	{ "localhost.evil.example", 0 },
+	{ "localhost.", 0 },		/* a resolver may send it anywhere */
+	{ "x.localhost", 0 },
 	{ "api.digitalocean.com", 0 },
 	{ "[::2]", 0 },
 	{ "", 0 },
@@ -169,6 +171,7 @@ static const struct url_row {
 	{ "http://api.digitalocean.com", -EPERM },
 	{ "http://10.1.2.3:8080", -EPERM },
 	{ "http://127.0.0.1.nip.io", -EPERM },
+	{ "http://localhost.:8080", -EPERM },
 	{ "ftp://127.0.0.1", -EINVAL },
 	{ "https://user:pw@api.example.com", -EINVAL },
 	{ "https://api.example.com/?x=1", -EINVAL },

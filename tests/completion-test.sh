@@ -89,7 +89,7 @@ expect_match()
 
 global='-f --schedule --state-dir --now --token-file --api-url --cacert --log-format
 	-v --verbose -q --quiet -h --help --version'
-flow='--dry-run --jobs --stop-timeout --notify --rate-limit --time-scale'
+flow='--dry-run --jobs --stop-timeout --notify --rate-limit --time-scale --metrics-file'
 
 for mode in default no-breaks; do
 	if [[ $mode == default ]]; then
@@ -114,7 +114,7 @@ for mode in default no-breaks; do
 		dosnap snapshot -
 	expect "$global $flow --keep --max-age --name" dosnap prune -
 	expect "$global --json" dosnap list -
-	expect "$global" dosnap status -
+	expect "$global --monitor --grace --warn-after --crit-after" dosnap status -
 	expect "$global" dosnap check -
 	expect "$global --json --expr --tz --from -n --count" dosnap next -
 	expect '--power' dosnap snapshot --pow
@@ -126,7 +126,7 @@ for mode in default no-breaks; do
 	# Commands without operands offer their options on an empty word.
 	expect "$global $flow" dosnap run --dry-run ''
 	expect "$global" dosnap check ''
-	expect "$global" dosnap status ''
+	expect "$global --monitor --grace --warn-after --crit-after" dosnap status ''
 	expect "$global --json --expr --tz --from -n --count" dosnap next ''
 
 	# Option values.

@@ -33,11 +33,23 @@
 
 struct api_client;
 
-/* Caps on what the server controls. */
-#define API_BODY_MAX_DEFAULT	(32u * 1024 * 1024)	/* response body, bytes */
+/*
+ * Caps on what the server controls.  Together they bound what one answer
+ * costs, whatever it holds: the body as decompressed (gzip is accepted),
+ * the JSON values cJSON builds from it, and what is kept of it.  The
+ * largest real account's pages are far below each (a page of 200 droplets
+ * is about 1 MiB and 60,000 values).
+ */
+#define API_BODY_MAX_DEFAULT	(8u * 1024 * 1024)	/* response body, bytes, decompressed */
+#define API_BODIES_MAX		(24u * 1024 * 1024)	/* response bodies held at once, client-wide */
 #define API_JSON_DEPTH_MAX	32			/* nesting of arrays and objects */
+#define API_JSON_VALUES_MAX	150000			/* JSON values in one answer */
 #define API_LIST_MAX		100000			/* items in one listing, over all pages */
+#define API_LIST_BYTES_MAX	(16u * 1024 * 1024)	/* bytes kept of one listing, over all pages */
 #define API_PAGES_MAX		1000			/* pages in one listing */
+#define API_ITEM_TAGS_MAX	1000			/* tags of one droplet or snapshot */
+#define API_ITEM_IDS_MAX	100			/* volume ids of a droplet, droplet ids of a volume */
+#define API_HEAP_MAX		(20u * 1024 * 1024)	/* heap in use past which no answer is decoded */
 #define API_PER_PAGE		200
 
 #define API_DEFAULT_URL		"https://api.digitalocean.com"
@@ -300,6 +312,17 @@ int	api_client_run(struct api_client *c, int timeout_ms);
 
 /* Requests queued and not yet completed (their callbacks not yet run). */
 size_t	api_client_pending(const struct api_client *c);
+
+/* What a client sent and heard over its life, for metrics. */
+struct api_stats {
+	uint64_t requests;		/* HTTP requests sent, retries included */
+	uint64_t retries;		/* of those, the second and later attempts */
+	uint64_t rate_limited;		/* answers with status 429 */
+	long ratelimit_remaining;	/* the last ratelimit-remaining heard; -1: none */
+};
+
+/* Fill *ret with C's counters (zeros and -1 for NULL). */
+void	api_client_stats(const struct api_client *c, struct api_stats *ret);
 
 /*
  * Milliseconds until the client next needs api_client_run for a timer of

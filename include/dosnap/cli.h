@@ -38,6 +38,7 @@ struct cli_ctx {
 	int rate_limit;			/* --rate-limit: requests a minute; 0: 240; -1: off */
 	bool dry_run;			/* --dry-run */
 	int jobs;			/* --jobs; 0: the flow's default (10) */
+	const char *metrics_file;	/* --metrics-file, or NULL ($DOSNAP_METRICS_FILE) */
 };
 
 /* Run dosnap with ARGV; returns the process's exit code. */
@@ -65,6 +66,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_JOBS,
 	OPT_BAD,		/* cli_getopt refused an option and said why */
+	OPT_METRICS_FILE,
 	OPT_CMD_BASE = 1100,	/* commands number their own options from here */
 };
 
@@ -90,7 +92,8 @@ enum {
 	{ "time-scale", required_argument, NULL, OPT_TIME_SCALE }, \
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT }, \
 	{ "notify", required_argument, NULL, OPT_NOTIFY }, \
-	{ "rate-limit", required_argument, NULL, OPT_RATE_LIMIT }
+	{ "rate-limit", required_argument, NULL, OPT_RATE_LIMIT }, \
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE }
 
 /*
  * getopt_long for dosnap: the same arguments and results, except that a

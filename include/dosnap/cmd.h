@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct api_client;
 struct cli_ctx;
@@ -73,6 +74,51 @@ void	cmd_session_hooks(struct cmd_session *s, struct flow_config *cfg);
 struct flow_job;
 void	cmd_notify(struct api_client *c, const char *global_url, const struct flow_job *jobs,
 	    size_t n, const struct flow_report *rep);
+
+/*
+ * Print to stdout the retries pending for entry E's last slot as the state
+ * remembers it (SE, may be NULL): which droplets, when, and until when;
+ * or that the window ended before they succeeded.  Nothing when none.
+ */
+struct state_entry;
+void	cmd_print_retries(const struct sched_entry *e, const struct state_entry *se, int64_t now);
+
+/*
+ * `dosnap status --monitor` (cmd_status hands over when it sees --monitor):
+ * one line on stdout and the plugin exit code, 0 OK to 3 UNKNOWN.
+ */
+struct cli_ctx;
+int	cmd_monitor(struct cli_ctx *ctx, int argc, char **argv);
+
+/* --- metrics (cmd_metrics.c) --- */
+
+struct state;
+
+/* --metrics-file, else $DOSNAP_METRICS_FILE, else NULL. */
+const char *cmd_metrics_path(const struct cli_ctx *ctx);
+
+/* Add client C's request counters to ST's, and its last ratelimit-remaining. */
+void	cmd_metrics_note_api(struct state *st, const struct api_client *c);
+
+/* Count N retries within a slot in ST. */
+void	cmd_metrics_note_slot_retries(struct state *st, uint64_t n);
+
+/* metrics_write, with a warning when it fails: metrics never fail a backup. */
+void	cmd_metrics_write(const char *path, const struct schedule *s, const struct state *st,
+	    int64_t now, bool retries);
+
+/* Whether PATH is set and names no file yet (so even a quiet minute writes it). */
+bool	cmd_metrics_missing(const char *path);
+
+/*
+ * For `snapshot` and `prune`: record JOB's outcomes in REP and client C's
+ * counters in the state kept for the metrics file (in state directory DIR,
+ * locked), then write the file.  Nothing without a metrics file or in a
+ * dry run.  Problems are logged as warnings; returns 0.
+ */
+int	cmd_metrics_after_flow(const struct cli_ctx *ctx, const char *dir,
+	    const struct flow_job *job, const struct flow_report *rep,
+	    const struct api_client *c);
 
 /* Write S as a JSON string to F. */
 void	cmd_json_string(FILE *f, const char *s);

@@ -14,6 +14,8 @@ struct state;
 struct due_item {
 	const struct sched_entry *entry;	/* borrowed from the schedule */
 	int64_t slot;				/* Unix seconds, a whole minute */
+	bool retry;				/* a retry within the slot of the droplets
+						   that failed for a passing reason */
 };
 
 /*
@@ -24,6 +26,11 @@ struct due_item {
  * entry the state does not know (a first run, or an entry whose text
  * changed) counts only the current minute: there is no backfill.  A slot
  * never fires twice: t must also lie after the entry's last slot.
+ *
+ * An entry with no fire time due whose last slot left droplets failed for
+ * a passing reason is due again for that slot, as a retry, once the
+ * earliest retry time has come and while the slot's window lasts (see
+ * retry_due).
  *
  * Compute the due entries of S at NOW against ST (not modified).  When the
  * clock went backwards (NOW before ST's last run) nothing is due and
@@ -76,7 +83,7 @@ int	due_forget_future(const struct schedule *s, struct state *st, int64_t now,
 
 /*
  * Record in ST that entry E was handled through NOW (and, when SLOT is not
- * 0, that SLOT ran with RESULT).  -ENOMEM.
+ * 0, that SLOT ran with RESULT, and succeeded when RESULT is 0).  -ENOMEM.
  */
 int	due_mark(struct state *st, const struct sched_entry *e, int64_t now,
 	    int64_t slot, int result);

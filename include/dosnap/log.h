@@ -3,6 +3,8 @@
 #define DOSNAP_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
 
 /* Levels are syslog's, so journald prefixes ("<3>") follow directly. */
 enum log_level {
@@ -28,7 +30,8 @@ void	log_setup(enum log_format format, int verbosity);
 
 /*
  * Register a secret (the API token): from now on every occurrence of it in
- * any message is replaced by "[REDACTED]".  The string is copied; log_release
+ * any message is replaced by "[REDACTED]", before any cut, and a message
+ * cut at a limit loses a tail that begins the secret.  The string is copied; log_release
  * wipes the copy.  Returns 0, or -ENOMEM.  Secrets shorter than 4 bytes are
  * ignored, since redacting them would mangle ordinary text.
  */
@@ -61,6 +64,28 @@ void	log_status(const char *line);
 
 /* Whether log_status shows anything (stderr a terminal, text, not quiet). */
 int	log_status_enabled(void);
+
+/*
+ * Make text from the API or a file safe to show: copy S (N bytes) to BUF
+ * (SIZE bytes, always NUL-terminated) with control characters, DEL, bytes
+ * that are not UTF-8 and C1 controls as visible escapes ("\x1b", "\n",
+ * "\x9b", "\u009b"), and the Unicode marks that reorder text on screen
+ * (U+202E and friends) as "\u202e".  Text that does not fit is cut at a
+ * character boundary and ends in "...".  Returns the length written.
+ * Every log message passes through this; callers printing to stdout use
+ * log_safe.
+ */
+size_t	log_escape(const char *s, size_t n, char *buf, size_t size);
+
+/* log_escape of the string S (NULL: "") into BUF; returns BUF, for printf arguments. */
+const char *log_safe(const char *s, char *buf, size_t size);
+
+/*
+ * Write S (NULL: "") to F as a JSON string that is valid whatever S holds:
+ * control characters, DEL, C1 and reordering marks as \u escapes, bytes
+ * that are not UTF-8 as \ufffd.
+ */
+void	log_json_string(FILE *f, const char *s);
 
 #define log_error(...)	log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)

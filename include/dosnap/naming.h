@@ -14,8 +14,13 @@ struct tz;
  * Render TEMPLATE for one droplet (or volume) into BUF of SIZE bytes:
  * "{id}" is ID, "{name}" is NAME, "{slot}" the slot time in UTC as
  * "20261126T0330Z", and strftime "%" sequences the slot time in ZONE.
- * Returns 0, -ENAMETOOLONG when the name does not fit, -EINVAL for a
- * template that is not well formed.
+ * The name rule: a rendered name holds only [A-Za-z0-9._-] and at most
+ * NAMING_MAX - 1 (255) characters.  In what comes from outside the template
+ * (NAME, ID, strftime results) every other character becomes one '_' (a
+ * multi-byte UTF-8 character counts as one), and NAME is cut so that the
+ * whole fits.  Returns 0, -ENAMETOOLONG when the name does not fit even
+ * without NAME, -EINVAL for a template that is not well formed (including
+ * a literal character outside the set).
  */
 int	naming_render(const char *tmpl, const char *id, const char *name, int64_t slot,
 	    const struct tz *zone, char *buf, size_t size);

@@ -7,6 +7,34 @@
 
 #define STATE_MAX_FILE_SIZE	(4 * 1024 * 1024)
 #define STATE_MAX_ENTRIES	100000
+#define STATE_MAX_DROPLETS	10000	/* per entry; past it the oldest record goes */
+#define STATE_MAX_COUNTERS	64
+
+/* How a droplet's last attempt ended. */
+enum state_outcome {
+	STATE_OUTCOME_NONE,	/* not tried yet */
+	STATE_OUTCOME_OK,
+	STATE_OUTCOME_PASSING,	/* network, 5xx, 429, timeout: retried within the slot */
+	STATE_OUTCOME_LASTING,	/* errored snapshot, 4xx, no such droplet: the next slot tries */
+};
+
+/*
+ * What is remembered of one droplet of an entry.  Id 0 stands for the
+ * entry's targets as a whole: they could not be resolved at all.
+ */
+struct state_droplet {
+	int64_t id;
+	int64_t slot;		/* the slot of the last attempt */
+	enum state_outcome outcome;
+	int attempts;		/* failed attempts in that slot */
+	int64_t next_retry;	/* when a passing failure is tried again; 0: never */
+	int64_t last_attempt;	/* Unix seconds */
+	int64_t last_success;	/* Unix seconds; 0: never */
+	int64_t duration_ms;	/* of the last attempt */
+	uint64_t taken;		/* snapshots taken, ever (a counter) */
+	uint64_t deleted;	/* snapshots pruned, ever */
+	char name[64];		/* the droplet's name, for people and labels */
+};
 
 /* What is remembered of one schedule entry, keyed by sched_entry.id. */
 struct state_entry {
@@ -14,10 +42,22 @@ struct state_entry {
 	int64_t checked;	/* fire times up to here have been handled */
 	int64_t slot;		/* the last slot run (0: none) */
 	int result;		/* that slot's outcome: 0 ok, else an exit code */
+	int64_t last_ok;	/* the last slot that fully succeeded (0: none known) */
+	int64_t since;		/* fire times after this are dosnap's to run (0: unknown) */
+	struct state_droplet *droplets;	/* owned; sorted by id */
+	size_t n_droplets;
+};
+
+/* A named counter that survives across runs ("api-requests"). */
+struct state_counter {
+	char name[32];
+	uint64_t value;
 };
 
 struct state {
 	int64_t last_run;	/* the previous invocation's time; 0 on a first run */
+	struct state_counter counters[STATE_MAX_COUNTERS];
+	size_t n_counters;
 	struct state_entry *entries;
 	size_t n_entries;
 	size_t cap_entries;
@@ -83,6 +123,22 @@ const struct state_entry *state_find(const struct state *st, uint64_t id);
 
 /* The entry with ID, added (zeroed but for the id) if missing; NULL on ENOMEM. */
 struct state_entry *state_get(struct state *st, uint64_t id);
+
+/* Droplet ID of entry SE, or NULL.  O(log n). */
+const struct state_droplet *state_droplet_find(const struct state_entry *se, int64_t id);
+
+/*
+ * Droplet ID of entry SE, added (zeroed but for the id) if missing.  Past
+ * STATE_MAX_DROPLETS the record attempted longest ago is dropped first.
+ * NULL on ENOMEM.  Pointers into SE's droplets are invalidated.
+ */
+struct state_droplet *state_droplet_get(struct state_entry *se, int64_t id);
+
+/*
+ * The counter NAME (at most 31 bytes, [a-z0-9_-]), added at 0 if missing;
+ * NULL when STATE_MAX_COUNTERS are taken or NAME is not valid.
+ */
+uint64_t *state_counter(struct state *st, const char *name);
 
 /*
  * Drop entries whose id is not among IDS (sorted ascending: the schedule's

@@ -16,13 +16,14 @@ _dosnap_global_opts='-f --schedule --state-dir --now --token-file --api-url
 # A word list for the command's own options.
 _dosnap_command_opts()
 {
-	local flow='--dry-run --jobs --stop-timeout --notify --rate-limit --time-scale'
+	local flow='--dry-run --jobs --stop-timeout --notify --rate-limit --time-scale --metrics-file'
 
 	case $1 in
 	run)		echo "$flow" ;;
 	snapshot)	echo "$flow --keep --max-age --power --name --shutdown-timeout --timeout --volumes" ;;
 	prune)		echo "$flow --keep --max-age --name" ;;
 	list)		echo '--json' ;;
+	status)		echo '--monitor --grace --warn-after --crit-after' ;;
 	next)		echo '--json --expr --tz --from -n --count' ;;
 	*)		echo '' ;;
 	esac
@@ -33,9 +34,10 @@ _dosnap_takes_value()
 {
 	case $1 in
 	-f|--schedule|--state-dir|--now|--token-file|--api-url|--cacert|--log-format) return 0 ;;
-	--jobs|--stop-timeout|--notify|--rate-limit|--time-scale) return 0 ;;
+	--jobs|--stop-timeout|--notify|--rate-limit|--time-scale|--metrics-file) return 0 ;;
 	--keep|--max-age|--power|--name|--shutdown-timeout|--timeout) return 0 ;;
 	--expr|--tz|--from|-n|--count) return 0 ;;
+	--grace|--warn-after|--crit-after) return 0 ;;
 	esac
 	return 1
 }
@@ -127,7 +129,7 @@ _dosnap_value()
 	local opt=$1 cur=$2
 
 	case $opt in
-	-f|--schedule|--token-file|--cacert)
+	-f|--schedule|--token-file|--cacert|--metrics-file)
 		compopt -o filenames 2>/dev/null
 		_dosnap_reply -f -- "$cur"
 		;;
@@ -164,7 +166,7 @@ _dosnap_value()
 	--expr)
 		_dosnap_reply -W '@yearly @annually @monthly @weekly @daily @midnight @hourly' -- "$cur"
 		;;
-	--jobs|--stop-timeout|--time-scale|--keep|--max-age|--shutdown-timeout|--timeout|-n|--count)
+	--jobs|--stop-timeout|--time-scale|--keep|--max-age|--shutdown-timeout|--timeout|-n|--count|--grace|--warn-after|--crit-after)
 		COMPREPLY=()
 		;;
 	*)
