@@ -5,8 +5,9 @@
 # (the GNUmakefile passes build/bench, built with -O2).  BENCH_SMOKE=1 runs
 # tiny versions of every benchmark (CI: well under a minute) and writes
 # $B/BENCHMARKS-smoke.md instead of BENCHMARKS.md, so the tree stays clean.
-# Needs python3 (standard library only); uses hyperfine, wrk, gnuplot and
-# /usr/bin/time where installed (ci/install-deps --tools) and says so when not.
+# Needs python3 (standard library only), hyperfine, wrk, gnuplot, curl,
+# nghttpx, openssl and /usr/bin/time: installs what is missing (ci/install-deps --bench), or stops
+# and names them.  Every figure is measured by the tool the report names.
 set -eu
 
 B=${B:-build/bench}
@@ -19,12 +20,26 @@ t_start=$(date +%s)
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
-command -v python3 >/dev/null 2>&1 || die "python3 is needed (standard library only)"
+# missing_tools: the tools the benchmarks need that are not installed.
+missing_tools() {
+	m=
+	for t in python3 hyperfine wrk gnuplot curl nghttpx openssl; do
+		PATH=$PATH:/usr/sbin:/sbin command -v $t >/dev/null 2>&1 || m="$m $t"
+	done
+	[ -x /usr/bin/time ] || m="$m /usr/bin/time"
+	echo "${m# }"
+}
+if [ -n "$(missing_tools)" ]; then
+	say "not installed: $(missing_tools); running ci/install-deps --bench"
+	"$here/../../ci/install-deps" --bench ||
+		die "cannot measure without: $(missing_tools) (ci/install-deps --bench installs them)"
+	[ -z "$(missing_tools)" ] ||
+		die "still not installed: $(missing_tools); install them, then make bench again"
+fi
 for f in "$dosnap" "$mock"; do
 	[ -x "$f" ] || die "'$f' is missing: run 'make bench', which builds it"
 done
 bpy() { python3 "$here/bench.py" "$@"; }
-have() { command -v "$1" >/dev/null 2>&1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dosnap-bench.XXXXXX")
 chmod 700 "$work"
@@ -108,10 +123,8 @@ put disk_fs "$(df -PT "$work" 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 }'
 put load_start "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 tools=""
 for t in hyperfine wrk gnuplot; do
-	if have $t; then tools="$tools, $($t --version 2>&1 | head -n 1 | awk '{ print $1, $2 }')"
-	else tools="$tools, $t: not installed"; fi
+	tools="$tools, $($t --version 2>&1 | head -n 1 | awk '{ print $1, $2 }')"
 done
-[ -x /usr/bin/time ] || tools="$tools, /usr/bin/time: not installed (no RSS figures)"
 put tools "${tools#, }"
 notes=""
 note() { notes="$notes|- $*"; }
@@ -144,24 +157,10 @@ put inv_runs "$inv_runs"
 put inv_rss_runs "$rss_runs"
 for which in inv empty; do
 	if [ $which = inv ]; then cmd=$inv; else cmd=$B/empty; fi
-	if have hyperfine; then
-		hyperfine -N --style none --warmup 5 --runs "$inv_runs" --export-json "$work/$which.json" \
-			"$cmd" >/dev/null
-		put inv_method "hyperfine -N, 5 warm-up runs"
-		set -- $(bpy hyperfine "$work/$which.json")
-	else
-		: >"$work/$which.times"
-		i=0
-		while [ $i -lt "$inv_runs" ]; do
-			bpy timed "$work/one" -- $cmd
-			awk '{ print $1 }' "$work/one" >>"$work/$which.times"
-			i=$((i + 1))
-		done
-		put inv_method "no hyperfine: python3 subprocess timing, which adds its own fork and exec"
-		python3 -c 'import json,sys; print(json.dumps({"results":[{"times":[float(x) for x in open(sys.argv[1]).read().split()]}]}))' \
-			"$work/$which.times" >"$work/$which.json"
-		set -- $(bpy hyperfine "$work/$which.json")
-	fi
+	hyperfine -N --style none --warmup 5 --runs "$inv_runs" --export-json "$work/$which.json" \
+		"$cmd" >/dev/null
+	put inv_method "hyperfine -N, 5 warm-up runs"
+	set -- $(bpy hyperfine "$work/$which.json")
 	put ${which}_median_ms "$1"
 	put ${which}_mean_ms "$2"
 	put ${which}_sd_ms "$3"
@@ -169,16 +168,14 @@ for which in inv empty; do
 	put ${which}_max_ms "$5"
 	put ${which}_p10_ms "$6"
 	put ${which}_p90_ms "$7"
-	if [ -x /usr/bin/time ]; then
-		: >"$work/$which.rss"
-		i=0
-		while [ $i -lt "$rss_runs" ]; do
-			/usr/bin/time -q -f %M -o "$work/one" $cmd
-			tail -n 1 "$work/one" >>"$work/$which.rss"
-			i=$((i + 1))
-		done
-		put ${which}_rss_kb "$(bpy median "$work/$which.rss")"
-	fi
+	: >"$work/$which.rss"
+	i=0
+	while [ $i -lt "$rss_runs" ]; do
+		/usr/bin/time -q -f %M -o "$work/one" $cmd
+		tail -n 1 "$work/one" >>"$work/$which.rss"
+		i=$((i + 1))
+	done
+	put ${which}_rss_kb "$(bpy median "$work/$which.rss")"
 done
 put ldd "$(ldd "$dosnap" | awk '$1 !~ /vdso/ { printf "%s`%s`", sep, $1; sep = ", " }')"
 put ldd_curl "$(ldd "$dosnap" | grep -c libcurl || :)"
@@ -214,22 +211,11 @@ fi
 say "4/6 dosnap-mock throughput"
 start_mock --droplets 10 --rate-limit-minute off --rate-limit-hour off
 url=$api/v2/droplets/100000001
-if have wrk; then
-	put mock_cmd "wrk -t2 -c32 -d${wrk_secs}s"
-	wrk -t2 -c32 -d${wrk_secs}s -H "Authorization: Bearer $token" "$url" >"$work/wrk.out"
-	put mock_rps "$(awk '/^Requests\/sec:/ { print $2 }' "$work/wrk.out")"
-	put mock_non2xx "$(awk '/Non-2xx or 3xx responses:/ { n = $NF } END { print n + 0 }' "$work/wrk.out")"
-	put mock_latency "$(awk '$1 == "Latency" { print $2 }' "$work/wrk.out")"
-else
-	# curl's own parallel transfers, 32 at a time: slower per request than wrk.
-	n=$((wrk_secs * 2000))
-	awk -v u="$url" -v n=$n 'BEGIN { for (i = 0; i < n; i++) printf "url = \"%s\"\noutput = \"/dev/null\"\n", u }' >"$work/curl.cfg"
-	bpy timed "$work/one" -- curl -s -Z --parallel-max 32 -H "Authorization: Bearer $token" -K "$work/curl.cfg"
-	put mock_cmd "no wrk: curl -Z --parallel-max 32, $n requests"
-	put mock_rps "$(calc "$n / $(awk '{ print $1 }' "$work/one")")"
-	put mock_non2xx "$(bpy reqlog "$api" | awk -F= '$1 == "requests" { print '"$n"' - $2 }')"
-	put mock_latency "n/a"
-fi
+put mock_cmd "wrk -t2 -c32 -d${wrk_secs}s"
+wrk -t2 -c32 -d${wrk_secs}s -H "Authorization: Bearer $token" "$url" >"$work/wrk.out"
+put mock_rps "$(awk '/^Requests\/sec:/ { print $2 }' "$work/wrk.out")"
+put mock_non2xx "$(awk '/Non-2xx or 3xx responses:/ { n = $NF } END { print n + 0 }' "$work/wrk.out")"
+put mock_latency "$(awk '$1 == "Latency" { print $2 }' "$work/wrk.out")"
 stop_mock
 
 # --- 5. the flow at scale ------------------------------------------------------
@@ -366,16 +352,12 @@ done
 # Join the measured baseline to its extrapolation with a dashed line.
 last_measured=$(awk '$4 != "NaN" { l = $1 " " $4 } END { print l }' "$work/flow.dat")
 svg=
-if have gnuplot; then
-	extrap=$(awk '$5 != "NaN" { n++ } END { print n + 0 }' "$work/flow.dat")
-	gnuplot -e "datafile='$work/flow.dat'; outfile='$B/flow.svg'; lastpoint='$last_measured'; hasextrap=$extrap" \
-		"$here/flow.gnuplot"
-	if [ -n "$svg_out" ]; then
-		cp "$B/flow.svg" "$svg_out"
-		svg=$svg_out
-	fi
-else
-	note "gnuplot is not installed: no plot (ci/install-deps --tools installs it)."
+extrap=$(awk '$5 != "NaN" { n++ } END { print n + 0 }' "$work/flow.dat")
+gnuplot -e "datafile='$work/flow.dat'; outfile='$B/flow.svg'; lastpoint='$last_measured'; hasextrap=$extrap" \
+	"$here/flow.gnuplot"
+if [ -n "$svg_out" ]; then
+	cp "$B/flow.svg" "$svg_out"
+	svg=$svg_out
 fi
 
 # --- 6. rate limits ------------------------------------------------------------
