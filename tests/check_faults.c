@@ -223,10 +223,29 @@ static pid_t
 start_run(struct mock *m, const char *schedule, const char *state_dir)
 {
 	char tok[256];
+	sigset_t stop_sigs, old;
 	pid_t pid;
 
 	snprintf(tok, sizeof(tok), "DO_TOKEN=%s", mock_token(m));
+	/*
+	 * The test may signal the child at any instant, even before execve.
+	 * The child is then still a copy of this test process, whose SIGTERM
+	 * handler is Check's, and that handler kills the whole process group:
+	 * the test itself.  So signals stay blocked across fork, and the child
+	 * takes the default action for them before it lets them in.
+	 */
+	sigemptyset(&stop_sigs);
+	sigaddset(&stop_sigs, SIGTERM);
+	sigaddset(&stop_sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop_sigs, &old);
 	pid = fork();
+	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	} else {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		/* A short stop timeout (0.3 s at this scale): stops that run out happen too. */
