@@ -212,6 +212,15 @@ report(const struct monitor_report *rep, const struct monitor_config *cfg)
 			line_add(&l, "%zu entr%s, each with a success within its grace",
 			    rep->n_entries, rep->n_entries == 1 ? "y" : "ies");
 	}
+	if (rep->clock_off) {
+		char off[32];
+		int64_t o = cfg->clock_offset;
+
+		line_add(&l, "the local clock is %s %s the API's (fix the time service: "
+		    "the schedule and retention follow it)", span(o < 0 ? -o : o, off, sizeof(off)),
+		    o > 0 ? "ahead of" : "behind");
+		named++;
+	}
 	/* The droplets left off first: they are down, not merely unsaved. */
 	for (i = 0; i < rep->n_left_off; i++) {
 		const struct journal_record *r = rep->left_off[i].rec;
@@ -275,6 +284,7 @@ cmd_monitor(struct cli_ctx *ctx, int argc, char **argv)
 	char *dir = NULL, *path = NULL;
 	unsigned line = 0;
 	size_t n_recs = 0;
+	int64_t clock_at = 0;
 	int c, r, ret;
 
 	state_init(&st);
@@ -348,6 +358,8 @@ cmd_monitor(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	cfg.journal_held = n_recs > 0 && journal_held(dir);
+	/* Advisory: no clock file (no run has seen the API's time) or a damaged one says nothing. */
+	cfg.clock_known = state_clock_load(dir, &cfg.clock_offset, &clock_at) == 0;
 	r = monitor_check(s, &st, recs, n_recs, &cfg, &rep);
 	if (r < 0) {
 		ret = say(MONITOR_UNKNOWN, "cannot judge the schedule: %s", strerror(-r));

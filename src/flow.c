@@ -11,6 +11,7 @@
 #include "dosnap/flow.h"
 #include "dosnap/naming.h"
 #include "dosnap/schedule.h"
+#include "dosnap/state.h"
 #include "dosnap/util.h"
 
 /*
@@ -64,7 +65,6 @@ enum fwait {
 #define LISTED_GRACE_FIRST_MS	2000	/* then 4 s, 8 s...: about a minute in all */
 #define BOUND_SLACK_S		120	/* lookups, listings and the grace, in a flow's bound */
 #define PRUNE_BOUND_S		600	/* pruning, once power is back */
-#define CLOCK_WARN_S		300	/* local clock and API time this far apart: say so */
 #define DRAIN_ROUNDS_MAX	200	/* api_client_run calls to collect cancelled requests */
 
 struct vol {
@@ -1823,7 +1823,7 @@ note_clock(struct engine *e, int64_t api_date)
 	off = local - api_date;
 	e->have_offset = true;
 	e->clock_offset_s = off;
-	if (!e->warned_clock && (off > CLOCK_WARN_S || off < -CLOCK_WARN_S)) {
+	if (!e->warned_clock && (off > STATE_CLOCK_WARN_S || off < -STATE_CLOCK_WARN_S)) {
 		int64_t a = off < 0 ? -off : off;
 
 		e->warned_clock = true;

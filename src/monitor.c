@@ -143,6 +143,11 @@ monitor_check(const struct schedule *s, const struct state *st,
 		rep.n_left_off++;
 		raise_level(&rep.level, MONITOR_CRITICAL);
 	}
+	if (cfg->clock_known && (cfg->clock_offset > STATE_CLOCK_WARN_S ||
+	    cfg->clock_offset < -STATE_CLOCK_WARN_S)) {
+		rep.clock_off = true;
+		raise_level(&rep.level, MONITOR_CRITICAL);
+	}
 	*ret = rep;
 	return 0;
 fail:

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dosnap/journal.h"
 #include "dosnap/schedule.h"
@@ -338,6 +339,39 @@ START_TEST(test_left_off)
 }
 END_TEST
 
+/*
+ * A local clock the last run found off from the API's by more than five
+ * minutes is CRITICAL: the schedule and retention follow that clock.
+ */
+START_TEST(test_clock_off)
+{
+	struct t t;
+	struct tu_result res;
+	int64_t now = (int64_t)time(NULL);
+
+	t_start(&t, "30 3 * * *  310000002\n");
+	t_state(&t, 0, now - 600, 0, now - 600, now - DAY);
+	monitor_at(&t, &res, now, NULL);
+	assert_exit(res, 0);	/* no run has seen the API's time: nothing to say */
+	tu_result_release(&res);
+	ck_assert_int_eq(state_clock_save(t.state_dir, 120, now), 0);
+	monitor_at(&t, &res, now, NULL);
+	assert_exit(res, 0);	/* two minutes: within what the flow tolerates */
+	tu_result_release(&res);
+	ck_assert_int_eq(state_clock_save(t.state_dir, 3 * 3600, now), 0);
+	monitor_at(&t, &res, now, NULL);
+	assert_exit(res, 2);
+	assert_has(res.out, "DOSNAP CRITICAL - the local clock is 3h ahead of the API's");
+	tu_result_release(&res);
+	ck_assert_int_eq(state_clock_save(t.state_dir, -600, now), 0);
+	monitor_at(&t, &res, now, NULL);
+	assert_exit(res, 2);
+	assert_has(res.out, "the local clock is 10m behind the API's");
+	tu_result_release(&res);
+	t_stop(&t);
+}
+END_TEST
+
 /* End to end: a run against the mock, then the check, with no token in sight. */
 START_TEST(test_after_real_run)
 {
@@ -360,6 +394,21 @@ START_TEST(test_after_real_run)
 		tu_run_dosnap(argv, env, &res);
 		assert_exit(res, 0);
 		tu_result_release(&res);
+	}
+	/*
+	 * The run's --now is days from the mock's Date, as a wrong clock would
+	 * be: the run remembered the offset, and the check says so.
+	 */
+	monitor_at(&t, &res, SLOT0 + 3600, NULL);
+	assert_exit(res, 2);
+	assert_has(res.out, "DOSNAP CRITICAL - the local clock is ");
+	assert_has(res.out, " behind the API's");
+	tu_result_release(&res);
+	{
+		char *clock = str_printf("%s/clock", t.state_dir);
+
+		ck_assert_int_eq(unlink(clock), 0);
+		free(clock);
 	}
 	monitor_at(&t, &res, SLOT0 + 3600, NULL);
 	assert_exit(res, 0);
@@ -392,6 +441,7 @@ monitor_suite(void)
 	tcase_add_test(tc, test_grace);
 	tcase_add_test(tc, test_thresholds);
 	tcase_add_test(tc, test_left_off);
+	tcase_add_test(tc, test_clock_off);
 	tcase_add_test(tc, test_after_real_run);
 	suite_add_tcase(s, tc);
 	return s;

@@ -30,6 +30,8 @@ struct monitor_config {
 	int64_t warn_after;	/* > 0: WARNING past this age of the last success, for every entry */
 	int64_t crit_after;	/* > 0: CRITICAL past this age */
 	bool journal_held;	/* a running dosnap holds the journal: its records may be live */
+	bool clock_known;	/* a run saw the API's time: clock_offset holds it */
+	int64_t clock_offset;	/* local minus API, seconds, as last seen (state_clock_load) */
 };
 
 /* One entry's verdict. */
@@ -53,6 +55,7 @@ struct monitor_report {
 	size_t n_entries;
 	struct monitor_left_off *left_off;
 	size_t n_left_off;
+	bool clock_off;		/* the local clock is off from the API's by over STATE_CLOCK_WARN_S */
 };
 
 /*
@@ -64,7 +67,9 @@ struct monitor_report {
  * count.  With warn_after/crit_after, the age of the last success against
  * those instead.  A journal record older than MONITOR_LEFT_OFF_S (or
  * MONITOR_HUNG_S while a dosnap holds the journal) is CRITICAL: a droplet
- * left powered off.  Fills *ret (release with monitor_report_release).
+ * left powered off.  So is a local clock that the last run found off from
+ * the API's by more than STATE_CLOCK_WARN_S (cfg->clock_offset), since
+ * the schedule and retention then act at the wrong times.  Fills *ret (release with monitor_report_release).
  * -ENOMEM, or sched_next's errors.
  */
 int	monitor_check(const struct schedule *s, const struct state *st,

@@ -161,6 +161,8 @@ void	state_unlock(int fd);
  * negative errno; load returns 0, -ENOENT when none was saved, -EINVAL for
  * a damaged file.
  */
+#define STATE_CLOCK_WARN_S	300	/* apart by more than this, the local clock is wrong */
+
 int	state_clock_save(const char *dir, int64_t offset_s, int64_t at);
 int	state_clock_load(const char *dir, int64_t *ret_offset_s, int64_t *ret_at);
 
