@@ -222,7 +222,6 @@ record_replace(const struct journal *j, const char *path, const char *data, size
     bool durable)
 {
 	char tmp[PATH_MAX];
-	size_t off = 0;
 	int fd, r;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
@@ -242,17 +241,9 @@ record_replace(const struct journal *j, const char *path, const char *data, size
 		r = -errno;
 		goto fail;
 	}
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
+	r = write_all(fd, data, len);
+	if (r < 0)
+		goto fail;
 	if (durable && fsync(fd) < 0) {
 		r = -errno;
 		goto fail;

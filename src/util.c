@@ -239,11 +239,28 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 }
 
 int
-write_file_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable)
+write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
-	char tmp[PATH_MAX];
 	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = write(fd, p + off, len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+int
+write_file_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable)
+{
+	char tmp[PATH_MAX];
 	int fd, r;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
@@ -252,17 +269,9 @@ write_file_replace(const char *path, const void *data, size_t len, mode_t mode, 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
-	while (off < len) {
-		ssize_t n = write(fd, p + off, len - off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
+	r = write_all(fd, data, len);
+	if (r < 0)
+		goto fail;
 	if (durable && fsync(fd) < 0) {
 		r = -errno;
 		goto fail;

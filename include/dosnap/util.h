@@ -54,6 +54,9 @@ int	read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len);
  * never through a symlink), fsync it, rename it over PATH, fsync the
  * directory.  Readers see the old file or the new one, never a mix.
  */
+/* Write all LEN bytes of DATA to FD, across short writes and EINTR.  0 or -errno. */
+int	write_all(int fd, const void *data, size_t len);
+
 int	write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /*
