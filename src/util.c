@@ -111,6 +111,28 @@ hash_fnv1a64(const void *data, size_t len)
 }
 
 /* Overwrite what a failed read took in: it may have been a secret. */
+int
+grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max)
+{
+	void *old, *p;
+	size_t n;
+
+	if (need <= *cap)
+		return 0;
+	if (need > max || size == 0 || max > SIZE_MAX / size)
+		return -E2BIG;
+	n = *cap < 8 ? 8 : *cap;
+	while (n < need)
+		n = n > max / 2 ? max : n * 2;
+	memcpy(&old, arrayp, sizeof(old));	/* T ** seen as void **, without aliasing it */
+	p = realloc(old, n * size);
+	if (p == NULL)
+		return -ENOMEM;
+	memcpy(arrayp, &p, sizeof(p));
+	*cap = n;
+	return 0;
+}
+
 static void
 wipe_buf(char *p, size_t n)
 {

@@ -31,6 +31,15 @@ int64_t	clock_mono_ms(void);
 /* 64-bit FNV-1a over LEN bytes. */
 uint64_t hash_fnv1a64(const void *data, size_t len);
 
+/*
+ * The one growth helper for arrays: make room for NEED elements of SIZE
+ * bytes in the array *ARRAYP (a T ** passed as void *) whose capacity is
+ * *CAP elements, doubling from 8, never past MAX elements.  Returns 0 (the
+ * array and *CAP unchanged when NEED already fits), -E2BIG when NEED is
+ * over MAX, or -ENOMEM (the old array kept, still owned by the caller).
+ */
+int	grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max);
+
 /* Flags for read_file_opt. */
 #define READ_FILE_FOLLOW	0x1u	/* follow a symbolic link at PATH (files a user names) */
 
@@ -49,14 +58,14 @@ int	read_file_opt(const char *path, size_t cap, unsigned flags, char **ret, size
 /* read_file_opt without following links; a directory is -EINVAL too. */
 int	read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len);
 
+/* Write all LEN bytes of DATA to FD, across short writes and EINTR.  0 or -errno. */
+int	write_all(int fd, const void *data, size_t len);
+
 /*
  * Replace PATH with DATA atomically: write "PATH.tmp" (created with MODE,
  * never through a symlink), fsync it, rename it over PATH, fsync the
  * directory.  Readers see the old file or the new one, never a mix.
  */
-/* Write all LEN bytes of DATA to FD, across short writes and EINTR.  0 or -errno. */
-int	write_all(int fd, const void *data, size_t len);
-
 int	write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /*
