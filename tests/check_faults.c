@@ -56,35 +56,58 @@ write_schedule(const char *dir, const char *targets)
 
 /* --- the fault matrix ---------------------------------------------------- */
 
-static const struct {
-	const char *spec;	/* a fault, without its position */
-	const char *cause;	/* what the -v log must say about it */
-} kinds[] = {
-	{ "kind=500", "500" },
-	{ "kind=502", "502" },
-	{ "kind=503", "503" },
-	{ "kind=429,retry-after=1", "429" },
-	{ "kind=reset", NULL },	/* libcurl may retry a dead connection itself */
-	{ "kind=stall,stall-ms=2500", "timed out" },
-	{ "kind=malformed", "JSON" },
+/*
+ * One row, one scenario: droplet 1001 (active) of basic.json, the fault
+ * SPEC once on the request at position AFTER (0-based; -1: where SPEC says),
+ * the droplet misbehaving as MISBEHAVE, `dosnap snapshot -v 1001`.  Every
+ * single fault is survivable: retries, adoption of ambiguous POSTs and
+ * polling absorb it, so the run must end with the droplet active and the
+ * slot's snapshot taken, and the -v log must name the droplet and the cause.
+ */
+struct fault_row {
+	const char *name;	/* NULL: "SPEC at request AFTER" */
+	const char *spec;	/* a fault, without its position; NULL: none */
+	const char *cause;	/* what the -v log must say about the fault (NULL: nothing) */
+	int after;		/* the request it hits; -1: SPEC holds the position */
+	unsigned misbehave;	/* MOCK_MISBEHAVE_* for droplet 1001 */
+	int want_exit;
+	int want_slot_snapshots;
+	const char *want_log;	/* what else the log must say (NULL: nothing) */
 };
 
 #define POSITIONS 10	/* a one-droplet power-off flow makes about ten requests */
 
-struct scenario_result {
-	char name[128];
-	char problem[512];
+/* SPEC once at each of the first POSITIONS requests. */
+#define AT(spec, cause, pos)	{ NULL, spec, cause, pos, 0, 0, 1, NULL }
+#define AT_EVERY_POSITION(spec, cause) \
+	AT(spec, cause, 0), AT(spec, cause, 1), AT(spec, cause, 2), AT(spec, cause, 3), \
+	AT(spec, cause, 4), AT(spec, cause, 5), AT(spec, cause, 6), AT(spec, cause, 7), \
+	AT(spec, cause, 8), AT(spec, cause, 9)
+
+static const struct fault_row fault_rows[] = {
+	AT_EVERY_POSITION("kind=500", "500"),
+	AT_EVERY_POSITION("kind=502", "502"),
+	AT_EVERY_POSITION("kind=503", "503"),
+	AT_EVERY_POSITION("kind=429,retry-after=1", "429"),
+	AT_EVERY_POSITION("kind=reset", NULL),	/* libcurl may retry a dead connection itself */
+	AT_EVERY_POSITION("kind=stall,stall-ms=2500", "timed out"),
+	AT_EVERY_POSITION("kind=malformed", "JSON"),
+	/* The behaviours that are not one failed request. */
+	{ "ignored shutdown", NULL, NULL, 0, MOCK_MISBEHAVE_IGNORE_SHUTDOWN, 0, 1,
+	  "sending power_off" },
+	{ "errored actions", NULL, NULL, 0, MOCK_MISBEHAVE_ACTIONS_ERROR, 75, 0,
+	  "still active after power_off" },
+	/* power_on failing once: a 500 on the third action POST. */
+	{ "power_on failing once", "kind=500,method=POST,path=/v2/droplets/1001/actions,after=2",
+	  "500", -1, 0, 0, 1, NULL },
 };
 
-/*
- * One scenario: droplet 1001 (active) of basic.json, the fault SPEC on the
- * request at position AFTER (0-based), `dosnap snapshot -v 1001`.  Every
- * single fault is survivable: retries, adoption of ambiguous POSTs and
- * polling absorb it, so the run must succeed.
- */
+#define FAULT_ROWS	((int)(sizeof(fault_rows) / sizeof(fault_rows[0])))
+#define FAULT_KINDS	7	/* the AT_EVERY_POSITION lines above */
+
+/* Run ROW; what is wrong with the outcome goes to PROBLEM ("" when nothing). */
 static void
-run_scenario(const char *spec, const char *cause, int after, unsigned misbehave,
-    int want_exit, int want_slot_snapshots, const char *want_log, struct scenario_result *out)
+run_scenario(const struct fault_row *row, char *problem, size_t size)
 {
 	struct mock_config cfg;
 	struct mock_fault fault;
@@ -98,12 +121,12 @@ run_scenario(const char *spec, const char *cause, int after, unsigned misbehave,
 
 	mu_config(&cfg, "basic.json");
 	m = mu_start(&cfg);
-	mock_droplet_set_misbehaviour(m, 1001, misbehave);
-	if (spec != NULL) {
-		if (after >= 0)
-			snprintf(full, sizeof(full), "%s,after=%d,once", spec, after);
+	mock_droplet_set_misbehaviour(m, 1001, row->misbehave);
+	if (row->spec != NULL) {
+		if (row->after >= 0)
+			snprintf(full, sizeof(full), "%s,after=%d,once", row->spec, row->after);
 		else
-			snprintf(full, sizeof(full), "%s,once", spec);
+			snprintf(full, sizeof(full), "%s,once", row->spec);
 		ck_assert_int_eq(mock_fault_parse(full, &fault), 0);
 		ck_assert_int_eq(mock_add_fault(m, &fault), 0);
 	}
@@ -111,23 +134,22 @@ run_scenario(const char *spec, const char *cause, int after, unsigned misbehave,
 	snprintf(tok, sizeof(tok), "DO_TOKEN=%s", mock_token(m));
 	tu_run_dosnap(argv, env, &res);
 
-	out->problem[0] = '\0';
+	problem[0] = '\0';
 	droplet_status(m, 1001, status, sizeof(status));
 	n = slot_snapshots(m, 1001);
 	if (strcmp(status, "active") != 0)
-		snprintf(out->problem, sizeof(out->problem), "droplet left '%s'", status);
-	else if (n != want_slot_snapshots)
-		snprintf(out->problem, sizeof(out->problem), "%d snapshots for the slot, want %d",
-		    n, want_slot_snapshots);
-	else if (res.status != want_exit)
-		snprintf(out->problem, sizeof(out->problem), "exit %d, want %d", res.status,
-		    want_exit);
+		snprintf(problem, size, "droplet left '%s'", status);
+	else if (n != row->want_slot_snapshots)
+		snprintf(problem, size, "%d snapshots for the slot, want %d", n,
+		    row->want_slot_snapshots);
+	else if (res.status != row->want_exit)
+		snprintf(problem, size, "exit %d, want %d", res.status, row->want_exit);
 	else if (strstr(res.err, "droplet 1001 (alpha)") == NULL)
-		snprintf(out->problem, sizeof(out->problem), "the log does not name the droplet");
-	else if (want_log != NULL && strstr(res.err, want_log) == NULL)
-		snprintf(out->problem, sizeof(out->problem), "the log does not say '%s'", want_log);
-	else if (cause != NULL &&
-	    strstr(res.err, cause) == NULL && spec != NULL) {
+		snprintf(problem, size, "the log does not name the droplet");
+	else if (row->want_log != NULL && strstr(res.err, row->want_log) == NULL)
+		snprintf(problem, size, "the log does not say '%s'", row->want_log);
+	else if (row->cause != NULL &&
+	    strstr(res.err, row->cause) == NULL && row->spec != NULL) {
 		/* The fault may have hit a request that was not made (fewer polls). */
 		size_t i, fired = 0, total = mock_request_count(m, NULL, NULL, 0);
 		struct mock_request rq;
@@ -136,13 +158,13 @@ run_scenario(const char *spec, const char *cause, int after, unsigned misbehave,
 			if (mock_request_get(m, i, &rq) == 0 && rq.fault[0] != '\0')
 				fired++;
 		if (fired > 0)
-			snprintf(out->problem, sizeof(out->problem), "the log does not name the "
-			    "cause ('%s')", cause);
+			snprintf(problem, size, "the log does not name the cause ('%s')",
+			    row->cause);
 	}
-	if (out->problem[0] != '\0') {
-		size_t len = strlen(out->problem);
+	if (problem[0] != '\0') {
+		size_t len = strlen(problem);
 
-		snprintf(out->problem + len, sizeof(out->problem) - len, "; stderr: %.300s", res.err);
+		snprintf(problem + len, size - len, "; stderr: %.300s", res.err);
 	}
 	tu_result_release(&res);
 	mock_stop(m);
@@ -150,55 +172,37 @@ run_scenario(const char *spec, const char *cause, int after, unsigned misbehave,
 	free(dir);
 }
 
+/* Row _i of the matrix; a failure names the row. */
 START_TEST(test_fault_matrix)
 {
-	struct scenario_result r;
-	char failures[8192] = "";
-	size_t k, ran = 0, failed = 0;
-	int pos;
+	const struct fault_row *row = &fault_rows[_i];
+	char name[128], problem[512];
 
-	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+	if (row->name != NULL)
+		snprintf(name, sizeof(name), "%s", row->name);
+	else
+		snprintf(name, sizeof(name), "%s at request %d", row->spec, row->after);
+	run_scenario(row, problem, sizeof(problem));
+	ck_assert_msg(problem[0] == '\0', "fault matrix row %d, %s: %s", _i, name, problem);
+}
+END_TEST
+
+/* The matrix covers every kind at every position, and is not cut short. */
+START_TEST(test_fault_matrix_rows)
+{
+	int k, pos;
+
+	ck_assert_int_ge(FAULT_ROWS, 60);
+	ck_assert_int_ge(FAULT_ROWS, FAULT_KINDS * POSITIONS);
+	for (k = 0; k < FAULT_KINDS; k++) {
 		for (pos = 0; pos < POSITIONS; pos++) {
-			snprintf(r.name, sizeof(r.name), "%s at request %d", kinds[k].spec, pos);
-			run_scenario(kinds[k].spec, kinds[k].cause, pos, 0, 0, 1, NULL, &r);
-			ran++;
-			if (r.problem[0] != '\0') {
-				size_t len = strlen(failures);
+			const struct fault_row *row = &fault_rows[k * POSITIONS + pos];
 
-				failed++;
-				snprintf(failures + len, sizeof(failures) - len, "\n  %s: %s", r.name,
-				    r.problem);
-			}
+			ck_assert_ptr_nonnull(row->spec);
+			ck_assert_str_eq(row->spec, fault_rows[k * POSITIONS].spec);
+			ck_assert_int_eq(row->after, pos);
 		}
 	}
-	/* The behaviours that are not one failed request. */
-	run_scenario(NULL, NULL, 0, MOCK_MISBEHAVE_IGNORE_SHUTDOWN, 0, 1, "sending power_off", &r);
-	ran++;
-	if (r.problem[0] != '\0') {
-		failed++;
-		snprintf(failures + strlen(failures), sizeof(failures) - strlen(failures),
-		    "\n  ignored shutdown: %s", r.problem);
-	}
-	run_scenario(NULL, NULL, 0, MOCK_MISBEHAVE_ACTIONS_ERROR, 75, 0, "still active after power_off", &r);
-	ran++;
-	if (r.problem[0] != '\0') {
-		failed++;
-		snprintf(failures + strlen(failures), sizeof(failures) - strlen(failures),
-		    "\n  errored actions: %s", r.problem);
-	}
-	/* power_on failing once: a 500 on the third action POST. */
-	run_scenario("kind=500,method=POST,path=/v2/droplets/1001/actions,after=2", "500", -1, 0, 0,
-	    1, NULL, &r);
-	ran++;
-	if (r.problem[0] != '\0') {
-		failed++;
-		snprintf(failures + strlen(failures), sizeof(failures) - strlen(failures),
-		    "\n  power_on failing once: %s", r.problem);
-	}
-	printf("fault matrix: %zu scenarios ran, %zu failed%s\n", ran, failed, failures);
-	(void)fflush(stdout);
-	ck_assert_msg(failed == 0, "%zu of %zu fault scenarios failed (listed above)", failed, ran);
-	ck_assert_uint_ge(ran, 60);
 }
 END_TEST
 
@@ -411,16 +415,42 @@ START_TEST(test_sigterm)
 }
 END_TEST
 
+/*
+ * The suite's test cases are its shards: `make check` runs each in its own
+ * process (CK_INCLUDE_TAGS=<name>; the GNUmakefile's SHARDS_faults lists
+ * them), so that two cores share the slowest suite.  The matrix rows are
+ * split evenly over MATRIX_SHARDS cases; a case whose name the GNUmakefile
+ * does not list still runs, in the suite's "rest" shard.
+ */
+#define MATRIX_SHARDS	3
+
+static TCase *
+shard(Suite *s, const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_tags(tc, name);
+	tcase_set_timeout(tc, 600);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
 Suite *
 faults_suite(void)
 {
+	static const char *const matrix[MATRIX_SHARDS] = { "matrix1", "matrix2", "matrix3" };
 	Suite *s = suite_create("faults");
-	TCase *tc = tcase_create("faults");
+	TCase *tc;
+	int i;
 
-	tcase_set_timeout(tc, 600);
-	tcase_add_test(tc, test_fault_matrix);
-	tcase_add_test(tc, test_sigkill);
-	tcase_add_test(tc, test_sigterm);
-	suite_add_tcase(s, tc);
+	for (i = 0; i < MATRIX_SHARDS; i++) {
+		tc = shard(s, matrix[i]);
+		if (i == 0)
+			tcase_add_test(tc, test_fault_matrix_rows);
+		tcase_add_loop_test(tc, test_fault_matrix, FAULT_ROWS * i / MATRIX_SHARDS,
+		    FAULT_ROWS * (i + 1) / MATRIX_SHARDS);
+	}
+	tcase_add_test(shard(s, "sigkill"), test_sigkill);
+	tcase_add_test(shard(s, "sigterm"), test_sigterm);
 	return s;
 }
