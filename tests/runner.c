@@ -21,14 +21,47 @@ wanted(const char *list, const char *name)
 	return 0;
 }
 
+/* Whether every name in LIST is a suite: a misspelt name must not pass by running nothing. */
+static int
+known(const char *list)
+{
+	const char *p = list, *end;
+	size_t n;
+
+	if (list == NULL)
+		return 1;
+	for (; *p != '\0'; p = *end == ',' ? end + 1 : end) {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		if (n == 0)
+			continue;
+#define SUITE(name) if (n == strlen(#name) && strncmp(p, #name, n) == 0) continue;
+#include "suites.inc"
+#undef SUITE
+		fprintf(stderr, "check_dosnap: DOSNAP_SUITES names '%.*s', which is no suite; the suites:",
+		    (int)n, p);
+#define SUITE(name) fprintf(stderr, " %s", #name);
+#include "suites.inc"
+#undef SUITE
+		fprintf(stderr, "\n");
+		return 0;
+	}
+	return 1;
+}
+
 int
 main(void)
 {
+	const char *list = getenv("DOSNAP_SUITES");
 	SRunner *sr;
 	int failed;
 
+	if (!known(list))
+		return EXIT_FAILURE;
 	sr = srunner_create(NULL);
-#define SUITE(name) if (wanted(getenv("DOSNAP_SUITES"), #name)) srunner_add_suite(sr, name##_suite());
+#define SUITE(name) if (wanted(list, #name)) srunner_add_suite(sr, name##_suite());
 #include "suites.inc"
 #undef SUITE
 	srunner_run_all(sr, CK_NORMAL);
