@@ -1,6 +1,6 @@
 /* chaosutil: run the real binary with a deadline, signals at chosen moments, and a look for sanitizer reports. */
 #ifdef __linux__
-#define _GNU_SOURCE		/* unshare(2) and CLONE_NEWNS, for a read-only mount of the child's own */
+#define _GNU_SOURCE 1	/* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): unshare(2), CLONE_NEWNS */
 #include <sched.h>
 #include <sys/mount.h>
 #endif
