@@ -51,6 +51,12 @@ int	cmd_session_open(const struct cli_ctx *ctx, const char *state_dir, bool need
 void	cmd_session_close(struct cmd_session *s);
 
 /*
+ * Why a journal record could not be read (its journal_record.damage, a
+ * negative errno), in words: "it is damaged", "it is a symlink"...
+ */
+const char *cmd_damage_text(int damage);
+
+/*
  * For a state directory that cannot be written (a read-only file system):
  * power on what an interrupted run left off, reading the journal in
  * STATE_DIR without writing it, before the caller reports the directory
