@@ -72,11 +72,9 @@ int	cmd_recover_readonly(const struct cli_ctx *ctx, const char *state_dir);
 void	cmd_session_hooks(struct cmd_session *s, struct flow_config *cfg);
 
 /*
- * Healthchecks-style pings: with REP NULL, "URL/start" for the run
- * beginning; else "URL" when every droplet the URL covers succeeded,
- * "URL/fail" otherwise, with the summary as the body.  GLOBAL_URL (--notify)
- * covers every job; an entry's notify= covers its own.  Each distinct URL
- * is pinged once.  A failed ping is logged as a warning and nothing more.
+ * The monitoring pings of a run (notify_run in notify.h: REP NULL for
+ * "URL/start", else "URL" or "URL/fail" with the summary), each logged:
+ * a failed one as a warning and nothing more.
  */
 struct flow_job;
 void	cmd_notify(struct api_client *c, const char *global_url, const struct flow_job *jobs,
