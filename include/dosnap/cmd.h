@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dosnap/schedule.h"
+
 struct api_client;
 struct cli_ctx;
 struct flow_config;
@@ -157,5 +159,57 @@ int	cmd_flow_option(struct cli_ctx *ctx, const char *cmd, int c, const char *arg
  * is the same stop (a process group signalled twice); a later one exits 75.
  */
 volatile sig_atomic_t *cmd_stop_flag(void);
+
+/* --- one entry from the command line (cmd_entry.c) --- */
+
+/*
+ * `snapshot`, `prune` and `list` take an entry's targets and options as
+ * flags.  They become one schedule line, "* * * * * TARGET... KEY=VALUE...",
+ * parsed by the schedule module, so that the flags and the file accept the
+ * same values with the same messages.  Targets and options may come in any
+ * order; the line has the targets first, as the file's grammar wants.
+ * Start from { 0 }; release with cmd_entry_release.
+ */
+struct cmd_entry {
+	char targets[SCHED_MAX_LINE];	/* " 123 tag:web", as added */
+	size_t targets_len;
+	char opts[SCHED_MAX_LINE];	/* " keep=3 power=live", as added */
+	size_t opts_len;
+	struct schedule *schedule;	/* owned; set by cmd_entry_parse */
+};
+
+/* A line cmd_entry_line writes always fits in this. */
+#define CMD_ENTRY_LINE_MAX	(2 * SCHED_MAX_LINE + 16)
+
+/* What to say when a target looks like a token (which is not repeated). */
+#define CMD_TOKEN_AS_TARGET "a target looks like an API token (not repeated here); pass the " \
+	"token with --token-file FILE or $DIGITALOCEAN_ACCESS_TOKEN, never on the command line"
+
+/*
+ * Add TARGET (an id, tag:NAME or name:NAME; checked by cmd_entry_parse).
+ * Returns 0; -EPERM when it looks like an API token; -EINVAL when it holds
+ * white space; -E2BIG when the targets would pass SCHED_MAX_LINE with the
+ * time fields.
+ */
+int	cmd_entry_target(struct cmd_entry *ce, const char *target);
+
+/* Add option KEY=VALUE; as cmd_entry_target, without the token check. */
+int	cmd_entry_option(struct cmd_entry *ce, const char *key, const char *value);
+
+/* Write the schedule line into BUF (cut to SIZE); returns its length. */
+size_t	cmd_entry_line(const struct cmd_entry *ce, char *buf, size_t size);
+
+/*
+ * Parse the line into ce->schedule.  Returns EXIT_OK; EXIT_USAGE after
+ * printing each problem as "dosnap CMD: ..."; EXIT_SOFTWARE after logging
+ * another failure (out of memory).
+ */
+int	cmd_entry_parse(struct cmd_entry *ce, const char *cmd);
+
+/* The parsed entry, or NULL before cmd_entry_parse succeeded. */
+const struct sched_entry *cmd_entry_get(const struct cmd_entry *ce);
+
+/* Free the parsed schedule; the entry may be parsed again. */
+void	cmd_entry_release(struct cmd_entry *ce);
 
 #endif
