@@ -64,6 +64,70 @@ status_entries(const struct cli_ctx *ctx, const char *dir)
 	return EXIT_OK;
 }
 
+/*
+ * The journal's N open records RECS and, with an API token, what recovery
+ * would do with each (a dry run); without one, what the next run does.
+ */
+static void
+status_journal(const struct cli_ctx *ctx, const struct journal_record *recs, size_t n)
+{
+	struct recover_result *res = NULL;
+	struct recover_config rc = { .time_scale = ctx->time_scale, .dry_run = true };
+	struct api_client *client = NULL;
+	/* Names in records came from the API and sit in files: log_safe shows them inert. */
+	char sn[3][512];
+	size_t i;
+
+	if (n == 0) {
+		printf("intent journal: no open records: every droplet dosnap powered off was "
+		    "restored\n");
+		return;
+	}
+	printf("intent journal: %zu open record%s\n", n, n == 1 ? "" : "s");
+	if (cmd_api_open(ctx, true, &client) == EXIT_OK &&
+	    recover_run(client, NULL, &rc, recs, n, &res) == 0) {
+		for (i = 0; i < n; i++)
+			if (recs[i].damaged)
+				printf("  droplet %" PRId64 " (its record cannot be read: %s): "
+				    "%s\n", recs[i].droplet_id, cmd_damage_text(recs[i].damage),
+				    log_safe(res[i].message, sn[2], sizeof(sn[2])));
+			else
+				printf("  droplet %" PRId64 " (%s) slot snapshot '%s': %s\n",
+				    recs[i].droplet_id, recs[i].name[0] ?
+				    log_safe(recs[i].name, sn[0], sizeof(sn[0])) : "?",
+				    log_safe(recs[i].snapshot, sn[1], sizeof(sn[1])),
+				    log_safe(res[i].message, sn[2], sizeof(sn[2])));
+	} else {
+		for (i = 0; i < n; i++)
+			printf("  droplet %" PRId64 " (%s) slot snapshot '%s'%s: the next run "
+			    "powers it on if it is off\n", recs[i].droplet_id,
+			    recs[i].name[0] ? log_safe(recs[i].name, sn[0], sizeof(sn[0])) : "?",
+			    log_safe(recs[i].snapshot, sn[1], sizeof(sn[1])),
+			    recs[i].action_id ? ", snapshot action started" : "");
+		printf("  (no API token: not asking the API where each flow stopped)\n");
+	}
+	free(res);
+	api_client_free(client);
+}
+
+/* How far the local clock was from the API's at the last run, as kept in DIR. */
+static void
+status_clock(const char *dir)
+{
+	int64_t off, at, a;
+
+	if (state_clock_load(dir, &off, &at) != 0)
+		return;
+	a = off < 0 ? -off : off;
+	if (a > STATE_CLOCK_WARN_S)
+		printf("clock: WARNING: the local clock was %" PRId64 "h%02" PRId64 "m "
+		    "%s the API's at the last run (%" PRId64 " s); check the host's "
+		    "time (timedatectl, NTP)\n", a / 3600, a / 60 % 60,
+		    off > 0 ? "ahead of" : "behind", off);
+	else
+		printf("clock: in step with the API's at the last run (%+" PRId64 " s)\n", off);
+}
+
 int
 cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -72,12 +136,9 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct journal_record *recs = NULL;
-	struct recover_result *res = NULL;
-	struct recover_config rc = { .time_scale = ctx->time_scale, .dry_run = true };
-	struct api_client *client = NULL;
 	char *dir = NULL;
 	size_t i, n = 0;
-	int c, r, ret = EXIT_OK;
+	int c, r, ret;
 
 	/* The monitoring check has options of its own: see cmd_monitor.c. */
 	for (i = 1; i < (size_t)argc && strcmp(argv[i], "--") != 0; i++)
@@ -102,63 +163,16 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 	r = journal_peek(dir, &recs, &n);
 	if (r < 0) {
 		log_errno(r, "cannot read the intent journal in '%s/journal'", dir);
-		ret = EXIT_CANTCREAT;
-		goto out;
+		free(recs);
+		free(dir);
+		return EXIT_CANTCREAT;
 	}
 	printf("state directory %s\n", dir);
-	if (n == 0) {
-		printf("intent journal: no open records: every droplet dosnap powered off was "
-		    "restored\n");
-	} else {
-		printf("intent journal: %zu open record%s\n", n, n == 1 ? "" : "s");
-		/* Names in records came from the API and sit in files: log_safe shows them inert. */
-		char sn[3][512];
-
-		if (cmd_api_open(ctx, true, &client) == EXIT_OK &&
-		    recover_run(client, NULL, &rc, recs, n, &res) == 0) {
-			for (i = 0; i < n; i++)
-				if (recs[i].damaged)
-					printf("  droplet %" PRId64 " (its record cannot be read: %s): "
-					    "%s\n", recs[i].droplet_id, cmd_damage_text(recs[i].damage),
-					    log_safe(res[i].message, sn[2], sizeof(sn[2])));
-				else
-					printf("  droplet %" PRId64 " (%s) slot snapshot '%s': %s\n",
-					    recs[i].droplet_id, recs[i].name[0] ?
-					    log_safe(recs[i].name, sn[0], sizeof(sn[0])) : "?",
-					    log_safe(recs[i].snapshot, sn[1], sizeof(sn[1])),
-					    log_safe(res[i].message, sn[2], sizeof(sn[2])));
-		} else {
-			for (i = 0; i < n; i++)
-				printf("  droplet %" PRId64 " (%s) slot snapshot '%s'%s: the next run "
-				    "powers it on if it is off\n", recs[i].droplet_id,
-				    recs[i].name[0] ? log_safe(recs[i].name, sn[0], sizeof(sn[0])) : "?",
-				    log_safe(recs[i].snapshot, sn[1], sizeof(sn[1])),
-				    recs[i].action_id ? ", snapshot action started" : "");
-			printf("  (no API token: not asking the API where each flow stopped)\n");
-		}
-	}
-	{
-		int64_t off, at;
-
-		if (state_clock_load(dir, &off, &at) == 0) {
-			int64_t a = off < 0 ? -off : off;
-
-			if (a > 300)
-				printf("clock: WARNING: the local clock was %" PRId64 "h%02" PRId64 "m "
-				    "%s the API's at the last run (%" PRId64 " s); check the host's "
-				    "time (timedatectl, NTP)\n", a / 3600, a / 60 % 60,
-				    off > 0 ? "ahead of" : "behind", off);
-			else
-				printf("clock: in step with the API's at the last run (%+" PRId64
-				    " s)\n", off);
-		}
-	}
+	status_journal(ctx, recs, n);
+	status_clock(dir);
 	/* The journal is shown even then, but a schedule that cannot be read is a failure. */
 	ret = status_entries(ctx, dir);
-out:
-	free(res);
 	free(recs);
-	api_client_free(client);
 	free(dir);
 	return ret;
 }
