@@ -255,6 +255,92 @@ report_recovery(const struct recover_result *res, size_t n, const char *state_di
 }
 
 /*
+ * Open the intent journal in STATE_DIR into s->journal (only read it with
+ * READONLY, where no journal is no records) and list its records into
+ * *RET_RECS (free with free()), *RET_N; *RET_MAY_RECOVER when no other
+ * dosnap holds it.  Returns EXIT_OK, or the exit code after saying why.
+ */
+static int
+session_journal(const char *state_dir, bool readonly, struct cmd_session *s,
+    struct journal_record **ret_recs, size_t *ret_n, bool *ret_may_recover)
+{
+	int r;
+
+	if (readonly) {
+		r = journal_open_readonly(state_dir, &s->journal, ret_may_recover);
+		if (r == -ENOENT)
+			return EXIT_OK;
+	} else {
+		r = journal_open(state_dir, &s->journal, ret_may_recover);
+	}
+	if (r < 0) {
+		if (r == -EINVAL)
+			log_error("cannot open the intent journal in '%s/journal': its lock "
+			    "file '.lock' is not a regular file; remove it (dosnap makes a "
+			    "new one)", state_dir);
+		else
+			log_errno(r, "cannot open the intent journal in '%s/journal'", state_dir);
+		return EXIT_CANTCREAT;
+	}
+	r = journal_list(s->journal, ret_recs, ret_n);
+	if (r < 0) {
+		log_errno(r, "cannot read the intent journal in '%s/journal'", state_dir);
+		return r == -ENOMEM ? EXIT_OSERR : EXIT_CANTCREAT;
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Recover the N records RECS on s->client: power on what an interrupted run
+ * left off, and keep in s->waiting the droplets whose snapshot is still in
+ * progress (the flows restore those).  Sets s->recover_code; returns
+ * EXIT_OK, or EXIT_OSERR after saying why.
+ */
+static int
+session_recover(const struct cli_ctx *ctx, const char *state_dir, bool dry_run,
+    const struct journal_record *recs, size_t n, struct cmd_session *s)
+{
+	struct recover_result *res = NULL;
+	struct recover_config rc = { .time_scale = ctx->time_scale, .dry_run = dry_run };
+	size_t i;
+	int r;
+
+	log_notice("recovering %zu droplet%s an interrupted run left behind", n,
+	    n == 1 ? "" : "s");
+	/* Waiting for a snapshot may be long: a stop signal ends it. */
+	rc.stop = cmd_stop_flag();
+	rc.waiting = recovery_waiting;
+	r = recover_run(s->client, s->journal, &rc, recs, n, &res);
+	if (r == -ENOMEM) {
+		log_error("out of memory: cannot recover the journal's records; stopping "
+		    "(they stay for the next run)");
+		return EXIT_OSERR;
+	}
+	if (r < 0) {
+		log_errno(r, "cannot recover the journal's records");
+		s->recover_code = EXIT_TEMPFAIL;
+		return EXIT_OK;
+	}
+	s->recover_code = report_recovery(res, n, state_dir);
+	s->waiting = calloc(n, sizeof(*s->waiting));
+	if (s->waiting == NULL) {
+		/*
+		 * Without the list, the flows would take those droplets
+		 * for off before and leave them off.
+		 */
+		log_error("out of memory: cannot keep the list of the droplets recovery left off; "
+		    "stopping (their journal records stay for the next run)");
+		free(res);
+		return EXIT_OSERR;
+	}
+	for (i = 0; i < n; i++)
+		if (res[i].outcome == RECOVER_WAITING && res[i].rec.was_active)
+			s->waiting[s->n_waiting++] = res[i].rec.droplet_id;
+	free(res);
+	return EXIT_OK;
+}
+
+/*
  * cmd_session_open, and with READONLY, for a state directory that cannot be
  * written: the journal is only read (journal_open_readonly), and no journal
  * is no records.
@@ -264,37 +350,16 @@ session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api, bo
     bool readonly, struct cmd_session *s)
 {
 	struct journal_record *recs = NULL;
-	struct recover_result *res = NULL;
-	struct recover_config rc = { .time_scale = ctx->time_scale, .dry_run = dry_run };
 	bool may_recover = false;
 	size_t n = 0;
-	int r, ret;
+	int ret;
 
 	memset(s, 0, sizeof(*s));
 	s->state_dir = strdup(state_dir);
 	if (!dry_run) {
-		if (readonly) {
-			r = journal_open_readonly(state_dir, &s->journal, &may_recover);
-			if (r == -ENOENT)
-				return EXIT_OK;
-		} else {
-			r = journal_open(state_dir, &s->journal, &may_recover);
-		}
-		if (r < 0) {
-			if (r == -EINVAL)
-				log_error("cannot open the intent journal in '%s/journal': its lock "
-				    "file '.lock' is not a regular file; remove it (dosnap makes a "
-				    "new one)", state_dir);
-			else
-				log_errno(r, "cannot open the intent journal in '%s/journal'",
-				    state_dir);
-			return EXIT_CANTCREAT;
-		}
-		r = journal_list(s->journal, &recs, &n);
-		if (r < 0) {
-			log_errno(r, "cannot read the intent journal in '%s/journal'", state_dir);
-			return r == -ENOMEM ? EXIT_OSERR : EXIT_CANTCREAT;
-		}
+		ret = session_journal(state_dir, readonly, s, &recs, &n, &may_recover);
+		if (ret != EXIT_OK)
+			return ret;
 	}
 	if (n > 0 && !may_recover) {
 		log_notice("the journal holds %zu open record%s, but another dosnap is running; "
@@ -313,52 +378,12 @@ session_open(const struct cli_ctx *ctx, const char *state_dir, bool need_api, bo
 		free(recs);
 		return EXIT_OK;
 	}
-	if (ret != EXIT_OK) {
-		free(recs);
-		return ret;
-	}
-	if (n > 0) {
-		log_notice("recovering %zu droplet%s an interrupted run left behind", n,
-		    n == 1 ? "" : "s");
-		/* Waiting for a snapshot may be long: a stop signal ends it. */
-		rc.stop = cmd_stop_flag();
-		rc.waiting = recovery_waiting;
-		r = recover_run(s->client, s->journal, &rc, recs, n, &res);
-		if (r == -ENOMEM) {
-			log_error("out of memory: cannot recover the journal's records; stopping "
-			    "(they stay for the next run)");
-			free(recs);
-			return EXIT_OSERR;
-		} else if (r < 0) {
-			log_errno(r, "cannot recover the journal's records");
-			s->recover_code = EXIT_TEMPFAIL;
-		} else {
-			size_t i;
-
-			s->recover_code = report_recovery(res, n, state_dir);
-			s->waiting = calloc(n, sizeof(*s->waiting));
-			if (s->waiting == NULL) {
-				/*
-				 * Without the list, the flows would take those
-				 * droplets for off before and leave them off.
-				 */
-				log_error("out of memory: cannot keep the list of the droplets "
-				    "recovery left off; stopping (their journal records stay for "
-				    "the next run)");
-				free(res);
-				free(recs);
-				return EXIT_OSERR;
-			}
-			for (i = 0; i < n; i++)
-				if (res[i].outcome == RECOVER_WAITING && res[i].rec.was_active)
-					s->waiting[s->n_waiting++] = res[i].rec.droplet_id;
-		}
-		free(res);
-	}
+	if (ret == EXIT_OK && n > 0)
+		ret = session_recover(ctx, state_dir, dry_run, recs, n, s);
 	free(recs);
-	if (s->journal != NULL)
+	if (ret == EXIT_OK && s->journal != NULL)
 		journal_share(s->journal);
-	return EXIT_OK;
+	return ret;
 }
 
 int
