@@ -91,11 +91,11 @@ prune_usage(FILE *f)
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
 
-
 /*
  * The options into CE and CTX, then the targets (all droplets when none is
- * given: *RET_ALL).  Returns EXIT_OK with CE parsed, or the exit code to
- * leave with (help printed, or what was wrong said).
+ * given: *RET_ALL).  Returns EXIT_OK with CE parsed, EXIT_OK after
+ * printing the help (ctx->want_help), or the exit code to leave with after
+ * saying what was wrong.
  */
 static int
 flow_now_entry(struct cli_ctx *ctx, int argc, char **argv, bool prune, struct cmd_entry *ce,
@@ -173,7 +173,7 @@ flow_now(struct cli_ctx *ctx, int argc, char **argv, bool prune)
 	int r, ret;
 
 	ret = flow_now_entry(ctx, argc, argv, prune, &ce, &job.all_droplets);
-	if (ret != EXIT_OK)
+	if (ret != EXIT_OK || ctx->want_help)
 		goto out;
 	if (!ctx->dry_run)
 		(void)cmd_stop_flag();
