@@ -24,19 +24,19 @@ enum {
 
 /* The flags that are entry options: which key each sets, and for which command. */
 static const struct entry_flag {
-	int opt;
 	const char *key;	/* the schedule file's option */
 	const char *value;	/* for a flag without a value; NULL: its argument */
+	int opt;
 	bool rule;		/* a retention rule: prune needs one */
 	bool prune;		/* prune takes it too */
 } entry_flags[] = {
-	{ OPT_KEEP, "keep", NULL, true, true },
-	{ OPT_MAX_AGE, "max-age", NULL, true, true },
-	{ OPT_POWER, "power", NULL, false, false },
-	{ OPT_NAME, "name", NULL, false, true },
-	{ OPT_SHUTDOWN_TIMEOUT, "shutdown-timeout", NULL, false, false },
-	{ OPT_TIMEOUT, "timeout", NULL, false, false },
-	{ OPT_VOLUMES, "volumes", "yes", false, false },
+	{ "keep", NULL, OPT_KEEP, true, true },
+	{ "max-age", NULL, OPT_MAX_AGE, true, true },
+	{ "power", NULL, OPT_POWER, false, false },
+	{ "name", NULL, OPT_NAME, false, true },
+	{ "shutdown-timeout", NULL, OPT_SHUTDOWN_TIMEOUT, false, false },
+	{ "timeout", NULL, OPT_TIMEOUT, false, false },
+	{ "volumes", "yes", OPT_VOLUMES, false, false },
 };
 
 static const struct entry_flag *

@@ -231,7 +231,8 @@ END_TEST
 /* notify.c alone: what a ping to each URL carries, and how its host is shown. */
 START_TEST(test_body_per_url)
 {
-	struct sched_entry e1 = { .line = 1 }, e2 = { .line = 2 };
+	struct sched_entry e1 = { .line = 1, .opts.notify = (char *)"https://hc.example/a" };
+	struct sched_entry e2 = { .line = 2, .opts.notify = (char *)"https://hc.example/b" };
 	struct flow_job jobs[2] = { { .entry = &e1 }, { .entry = &e2 } };
 	struct flow_result res[3] = {
 		{ .job = &jobs[0], .droplet_id = 11, .droplet_name = "web\x1b[31m",
@@ -245,8 +246,6 @@ START_TEST(test_body_per_url)
 	char *body = NULL;
 	bool failed = true;
 
-	e1.opts.notify = (char *)"https://hc.example/a";
-	e2.opts.notify = (char *)"https://hc.example/b";
 	ck_assert_int_eq(notify_body(&rep, "https://hc.example/a", false, &body, &failed), 0);
 	ck_assert(!failed);
 	/* The name's escape byte is shown inert. */
