@@ -13,11 +13,11 @@ set -u
 title=$1 dir=$2
 shift 2
 
-suites= runs=0 checks=0 failures=0 bad=
+suites='' nsuites=0 runs=0 checks=0 failures=0 bad=''
 for run in "$@"; do
 	runs=$((runs + 1))
 	suite=${run%%.*}
-	case " $suites " in *" $suite "*) ;; *) suites="$suites $suite" ;; esac
+	case " $suites " in *" $suite "*) ;; *) suites="$suites $suite" nsuites=$((nsuites + 1)) ;; esac
 	rc=$(cat "$dir/$run.rc" 2>/dev/null || echo missing)
 	# Check's last line: "100%: Checks: 25, Failures: 0, Errors: 0"
 	line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' \
@@ -34,7 +34,6 @@ for run in "$@"; do
 		bad="$bad $run"
 	fi
 done
-nsuites=$(echo $suites | wc -w)
 if [ "$runs" -eq "$nsuites" ]; then
 	echo "$title: $nsuites suites, $checks checks, $failures failures"
 else
