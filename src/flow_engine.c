@@ -155,15 +155,9 @@ engine_add_result(struct engine *e, const struct flow_job *job)
 {
 	struct flow_result *r;
 
-	if (e->n_results == e->cap_results) {
-		size_t cap = e->cap_results ? e->cap_results * 2 : 16;
-		struct flow_result *n = realloc(e->results, cap * sizeof(*n));
-
-		if (n == NULL)
-			return NULL;
-		e->results = n;
-		e->cap_results = cap;
-	}
+	if (grow_array(&e->results, &e->cap_results, e->n_results + 1, sizeof(*e->results),
+	    SIZE_MAX / sizeof(*e->results)) < 0)
+		return NULL;
 	r = &e->results[e->n_results++];
 	memset(r, 0, sizeof(*r));
 	r->job = job;

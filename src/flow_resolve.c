@@ -9,7 +9,7 @@
 #include "dosnap/api.h"
 #include "dosnap/flow.h"
 #include "dosnap/schedule.h"
-#include "dosnap/state.h"
+#include "dosnap/target.h"
 #include "dosnap/util.h"
 #include "flow_internal.h"
 
@@ -80,32 +80,6 @@ on_resolve(struct api_client *c, struct api_reply *rp, void *userdata)
 		rs->r = -EPROTO;
 }
 
-static bool
-droplet_matches(const struct api_droplet *d, const struct sched_target *t)
-{
-	size_t i;
-
-	switch (t->kind) {
-	case SCHED_TARGET_ID:
-		return (uint64_t)d->id == t->id;
-	case SCHED_TARGET_NAME:
-		return d->name != NULL && strcmp(d->name, t->value) == 0;
-	case SCHED_TARGET_TAG:
-		for (i = 0; i < d->n_tags; i++)
-			if (strcmp(d->tags[i], t->value) == 0)
-				return true;
-		return false;
-	}
-	return false;
-}
-
-static void
-target_text(const struct sched_target *t, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s%s", t->kind == SCHED_TARGET_TAG ? "tag:" :
-	    t->kind == SCHED_TARGET_NAME ? "name:" : "", t->value);
-}
-
 static int
 add_flow(struct engine *e, const struct flow_job *job, const struct api_droplet *d,
     size_t *cap)
@@ -119,15 +93,10 @@ add_flow(struct engine *e, const struct flow_job *job, const struct api_droplet 
 	for (i = 0; i < e->n_flows; i++)
 		if (e->flows[i].job == job && e->flows[i].id == d->id)
 			return 0;	/* two targets of one entry, one droplet */
-	if (e->n_flows == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		struct flow *n = realloc(e->flows, nc * sizeof(*n));
-
-		if (n == NULL)
-			return -ENOMEM;
-		e->flows = n;
-		*cap = nc;
-	}
+	/* Bounded by the listings (API_LIST_MAX) and the jobs: the cap only stops an overflow. */
+	r = grow_array(&e->flows, cap, e->n_flows + 1, sizeof(*e->flows), SIZE_MAX / sizeof(*e->flows));
+	if (r < 0)
+		return r;
 	f = &e->flows[e->n_flows];
 	memset(f, 0, sizeof(*f));
 	f->e = e;
@@ -209,7 +178,7 @@ engine_resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 			size_t m, matched = 0;
 
 			for (m = 0; rs.r == 0 && rs.list != NULL && m < rs.list->n; m++) {
-				if (tg != NULL && !droplet_matches(&rs.list->items[m], tg))
+				if (tg != NULL && !target_matches(&rs.list->items[m], tg))
 					continue;
 				r = add_flow(e, &jobs[i], &rs.list->items[m], &cap);
 				if (r < 0)
@@ -224,7 +193,7 @@ engine_resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 				goto out;
 			}
 			if (tg != NULL)
-				target_text(tg, tt, sizeof(tt));
+				target_format(tg, tt, sizeof(tt));
 			else
 				snprintf(tt, sizeof(tt), "all droplets");
 			snprintf(res->target, sizeof(res->target), "%s", tt);
