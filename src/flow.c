@@ -10,12 +10,14 @@
 #include "dosnap/flow.h"
 #include "dosnap/schedule.h"
 #include "dosnap/naming.h"
+#include "dosnap/retention.h"
 #include "dosnap/util.h"
 #include "flow_internal.h"
 
 static void go_restore(struct flow *f);
 static void go_after_snapshot(struct flow *f);
 static void go_prune(struct flow *f);
+static void restore_or_finish(struct flow *f);
 static bool snapshot_wait_over(struct flow *f);
 
 static void
@@ -118,10 +120,7 @@ go_busy(struct flow *f, enum fstate resume)
 		}
 		flow_fail(f, -EBUSY, true, "the droplet kept reporting a pending event (%d times); "
 		    "giving up", BUSY_MAX);
-		if (f->powered_off)
-			go_restore(f);
-		else
-			flow_finish(f);
+		restore_or_finish(f);
 		return;
 	}
 	flow_emit(f, FLOW_WARN, false, "has an action in progress; waiting for it");
@@ -265,10 +264,7 @@ step_decide(struct flow *f)
 	}
 	if (f->e->stopping) {
 		flow_fail(f, -EINTR, true, "stopped before it began");
-		if (f->powered_off)
-			go_restore(f);
-		else
-			flow_finish(f);
+		restore_or_finish(f);
 		return;
 	}
 	if (!live && f->status == API_DROPLET_OFF && f->res->before == API_DROPLET_ACTIVE &&
@@ -300,10 +296,7 @@ step_decide(struct flow *f)
 	}
 	flow_fail(f, -EINVAL, false, "droplet is '%s', neither active nor off; not snapshotting it",
 	    api_droplet_status_name(f->status));
-	if (f->powered_off)
-		go_restore(f);
-	else
-		flow_finish(f);
+	restore_or_finish(f);
 }
 
 static void
@@ -363,6 +356,19 @@ go_restore(struct flow *f)
 	f->wait = W_DROPLET;
 	f->want = API_DROPLET_ACTIVE;
 	f->wake_at = clock_mono_ms();
+}
+
+/*
+ * Where a flow goes after a failure before its snapshot: back to the power
+ * state it found, when it may have changed it, or straight to its end.
+ */
+static void
+restore_or_finish(struct flow *f)
+{
+	if (f->powered_off)
+		go_restore(f);
+	else
+		flow_finish(f);
 }
 
 static void
@@ -439,10 +445,7 @@ flow_lost_auth(struct flow *f, const struct api_reply *rp)
 	    "power and stopping", buf);
 	f->wait = W_NONE;
 	f->snapshot_ok = false;
-	if (f->powered_off)
-		go_restore(f);
-	else
-		flow_finish(f);
+	restore_or_finish(f);
 }
 
 static void
@@ -471,32 +474,21 @@ static int
 plan_retention(struct flow *f)
 {
 	const struct sched_opts *o = f->opts;
-	const char *tmpl = o->name_template != NULL ? o->name_template : SCHED_DEFAULT_NAME;
-	int64_t now = f->api_now != 0 ? f->api_now : f->e->cfg->wall_now;
-	struct naming_snap *ns;
-	size_t i, j;
+	struct retention_rule rule = {
+		.tmpl = o->name_template != NULL ? o->name_template : SCHED_DEFAULT_NAME,
+		.keep = o->keep,
+		.max_age = o->max_age,
+		.now = f->api_now != 0 ? f->api_now : f->e->cfg->wall_now,
+	};
+	size_t j;
 
 	if (f->snaps == NULL || f->snaps->n == 0)
 		return 0;
-	ns = calloc(f->snaps->n, sizeof(*ns));
-	f->del = calloc(f->snaps->n, sizeof(*f->del));
-	if (ns == NULL || f->del == NULL) {
-		free(ns);
-		free(f->del);
-		f->del = NULL;
-		return -ENOMEM;
-	}
-	for (i = 0; i < f->snaps->n; i++) {
-		ns[i].name = f->snaps->items[i].name;
-		ns[i].created_at = f->snaps->items[i].created_at;
-		ns[i].backup = f->snaps->items[i].type == API_SNAPSHOT_TYPE_BACKUP;
-	}
 	/* Pruning alone took no snapshot, so none is spared by name. */
-	naming_retention(ns, f->snaps->n, tmpl, f->e->prune_only ? NULL : f->snap_name,
-	    o->keep, o->max_age, now, f->del);
-	free(ns);
-
-	for (j = 0; f->opts->volumes && j < f->n_vols; j++) {
+	if (retention_plan(f->snaps->items, f->snaps->n, &rule,
+	    f->e->prune_only ? NULL : f->snap_name, &f->del) < 0)
+		return -ENOMEM;
+	for (j = 0; o->volumes && j < f->n_vols; j++) {
 		struct vol *v = &f->vols[j];
 
 		if (f->vdel == NULL)
@@ -505,19 +497,9 @@ plan_retention(struct flow *f)
 			goto nomem;
 		if (v->snaps == NULL || v->snaps->n == 0)
 			continue;
-		ns = calloc(v->snaps->n, sizeof(*ns));
-		f->vdel[j] = calloc(v->snaps->n, sizeof(**f->vdel));
-		if (ns == NULL || f->vdel[j] == NULL) {
-			free(ns);
+		if (retention_plan(v->snaps->items, v->snaps->n, &rule, v->snap_name,
+		    &f->vdel[j]) < 0)
 			goto nomem;
-		}
-		for (i = 0; i < v->snaps->n; i++) {
-			ns[i].name = v->snaps->items[i].name;
-			ns[i].created_at = v->snaps->items[i].created_at;
-		}
-		naming_retention(ns, v->snaps->n, tmpl, v->snap_name, o->keep, o->max_age,
-		    now, f->vdel[j]);
-		free(ns);
 	}
 	return 0;
 nomem:
@@ -1025,7 +1007,7 @@ flow_on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 	case FS_REEVAL:
 		if (rp->r < 0 || rp->droplet == NULL) {
 			flow_fail_reply(f, rp, "cannot look the droplet up");
-			f->powered_off ? go_restore(f) : flow_finish(f);
+			restore_or_finish(f);
 			return;
 		}
 		f->status = rp->droplet->status;
@@ -1034,7 +1016,7 @@ flow_on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 	case FS_LIST_SNAPS:
 		if (rp->r < 0 || rp->snapshots == NULL) {
 			flow_fail_reply(f, rp, "cannot list its snapshots");
-			f->powered_off ? go_restore(f) : flow_finish(f);
+			restore_or_finish(f);
 			return;
 		}
 		api_snapshot_list_free(f->snaps);
@@ -1281,7 +1263,7 @@ flow_on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 		}
 		if (rp->r < 0) {
 			flow_fail_reply(f, rp, "cannot list its actions");
-			f->powered_off ? go_restore(f) : flow_finish(f);
+			restore_or_finish(f);
 			return;
 		}
 		on_busy_actions(f, rp->actions);
