@@ -97,6 +97,14 @@ send_action(struct flow *f, const char *type, const char *name)
 	    type);
 }
 
+/* Power on: the state whose reply says whether it was accepted. */
+static void
+send_power_on(struct flow *f)
+{
+	f->state = FS_POWER_ON;
+	send_action(f, "power_on", NULL);
+}
+
 /* --- the steps ----------------------------------------------------------- */
 
 /* The pause before trying again after a 422: 1 s, 2 s, 4 s... up to a minute. */
@@ -188,25 +196,30 @@ step_snapshot(struct flow *f)
 	send_action(f, "snapshot", f->snap_name);
 }
 
+/* Volume vol_i's step STATE; past the last volume, the droplet's snapshot. */
 static void
-step_volume(struct flow *f)
+step_volume(struct flow *f, enum fstate state)
 {
 	struct vol *v;
+	int r;
 
 	if (f->vol_i == f->n_vols) {
 		step_snapshot(f);
 		return;
 	}
 	v = &f->vols[f->vol_i];
-	f->state = FS_VOLUMES;
-	if (f->vol_step == 0)
-		flow_queued(f, api_get_volume_async(f->e->c, v->id, flow_on_reply, f, &f->req_id), "volume lookup");
-	else if (f->vol_step == 1)
-		flow_queued(f, api_list_volume_snapshots_async(f->e->c, v->id, flow_on_reply, f, &f->req_id),
-		    "volume snapshot listing");
-	else
-		flow_queued(f, api_create_volume_snapshot_async(f->e->c, v->id, v->snap_name, flow_on_reply,
-		    f, &f->req_id), "volume snapshot");
+	f->state = state;
+	if (state == FS_VOL_LOOKUP) {
+		r = api_get_volume_async(f->e->c, v->id, flow_on_reply, f, &f->req_id);
+		flow_queued(f, r, "volume lookup");
+	} else if (state == FS_VOL_LIST) {
+		r = api_list_volume_snapshots_async(f->e->c, v->id, flow_on_reply, f, &f->req_id);
+		flow_queued(f, r, "volume snapshot listing");
+	} else {
+		r = api_create_volume_snapshot_async(f->e->c, v->id, v->snap_name, flow_on_reply, f,
+		    &f->req_id);
+		flow_queued(f, r, "volume snapshot");
+	}
 }
 
 /* The droplet is off (or live mode): volumes first, then the droplet. */
@@ -215,8 +228,7 @@ step_take(struct flow *f)
 {
 	if (f->opts->volumes && f->n_vols > 0) {
 		f->vol_i = 0;
-		f->vol_step = 0;
-		step_volume(f);
+		step_volume(f, FS_VOL_LOOKUP);
 	} else {
 		step_snapshot(f);
 	}
@@ -351,7 +363,6 @@ go_restore(struct flow *f)
 	 * The look is a status poll, so many droplets share one listing.
 	 */
 	f->state = FS_RESTORE;
-	f->checking_off = false;
 	f->step_t0 = clock_mono_ms();
 	f->wait = W_DROPLET;
 	f->want = API_DROPLET_ACTIVE;
@@ -418,7 +429,8 @@ flow_give_up_off(struct flow *f, int r, const char *fmt, ...)
 static bool
 restoring(const struct flow *f)
 {
-	return f->state == FS_RESTORE || f->state == FS_WAIT_ON ||
+	return f->state == FS_RESTORE || f->state == FS_CHECK_OFF || f->state == FS_POWER_ON ||
+	    f->state == FS_WAIT_ON ||
 	    (f->state == FS_BUSY && f->resume == FS_RESTORE);
 }
 
@@ -690,11 +702,11 @@ flow_on_droplet_status(struct flow *f, enum api_droplet_status st)
 			 * it may be a stale status.  Only an errored action
 			 * means it never went off.
 			 */
-			f->checking_off = true;
+			f->state = FS_CHECK_OFF;
 			flow_queued(f, api_get_action_async(f->e->c, f->off_action_id, flow_on_reply, f,
 			    &f->req_id), "power action lookup");
 		} else {
-			send_action(f, "power_on", NULL);
+			send_power_on(f);
 		}
 		return;
 	}
@@ -732,7 +744,6 @@ flow_on_droplet_status(struct flow *f, enum api_droplet_status st)
 		/* Power-on sent but the droplet stays off: send it again. */
 		flow_emit(f, FLOW_WARN, false, "still %s after power_on; trying again",
 		    api_droplet_status_name(st));
-		f->state = FS_RESTORE;
 		if (++f->restore_tries >= RESTORE_TRIES) {
 			f->res->left_off = true;
 			flow_fail(f, -ETIMEDOUT, true, "LEFT POWERED OFF: power_on did not bring it back "
@@ -741,7 +752,7 @@ flow_on_droplet_status(struct flow *f, enum api_droplet_status st)
 			flow_finish(f);
 			return;
 		}
-		send_action(f, "power_on", NULL);
+		send_power_on(f);
 	}
 }
 
@@ -843,8 +854,7 @@ go_find_out(struct flow *f)
 		flow_emit(f, FLOW_WARN, false, "snapshot action %" PRId64 " answers 404; looking for its "
 		    "snapshot and the droplet's actions instead", f->action_id);
 	}
-	f->state = FS_FIND_OUT;
-	f->find_step = 0;
+	f->state = FS_FIND_SNAP;
 	flow_queued(f, api_list_droplet_snapshots_async(f->e->c, f->id, flow_on_reply, f, &f->req_id),
 	    "snapshot listing");
 }
@@ -860,34 +870,48 @@ resume_snapshot_wait(struct flow *f)
 	(void)snapshot_wait_over(f);
 }
 
-static void
-on_find_out(struct flow *f, struct api_reply *rp)
+/* A look after a 404 failed: back to the wait (401/403: restore and stop).  True when it did. */
+static bool
+find_failed(struct flow *f, const struct api_reply *rp)
 {
-	const char *existing = NULL;
-	size_t i;
-
 	if (rp->r == -EACCES) {
 		f->state = FS_WAIT_SNAPSHOT;
 		flow_lost_auth(f, rp);
-		return;
+		return true;
 	}
 	if (rp->r < 0) {
 		resume_snapshot_wait(f);
+		return true;
+	}
+	return false;
+}
+
+static void
+on_find_snap(struct flow *f, struct api_reply *rp)
+{
+	const char *existing = NULL;
+
+	if (find_failed(f, rp))
+		return;
+	if (has_snapshot_named(rp->snapshots, f->snap_name, &existing)) {
+		flow_emit(f, FLOW_INFO, false, "snapshot '%s' is listed (id %s): it is done",
+		    f->snap_name, existing);
+		f->snapshot_ok = true;
+		go_restore(f);
 		return;
 	}
-	if (f->find_step == 0) {
-		if (has_snapshot_named(rp->snapshots, f->snap_name, &existing)) {
-			flow_emit(f, FLOW_INFO, false, "snapshot '%s' is listed (id %s): it is done",
-			    f->snap_name, existing);
-			f->snapshot_ok = true;
-			go_restore(f);
-			return;
-		}
-		f->find_step = 1;
-		flow_queued(f, api_list_droplet_actions_async(f->e->c, f->id, 20, flow_on_reply, f,
-		    &f->req_id), "action listing");
+	f->state = FS_FIND_ACTION;
+	flow_queued(f, api_list_droplet_actions_async(f->e->c, f->id, 20, flow_on_reply, f,
+	    &f->req_id), "action listing");
+}
+
+static void
+on_find_action(struct flow *f, struct api_reply *rp)
+{
+	size_t i;
+
+	if (find_failed(f, rp))
 		return;
-	}
 	for (i = 0; rp->actions != NULL && i < rp->actions->n; i++) {
 		const struct api_action *a = &rp->actions->items[i];
 
@@ -990,293 +1014,355 @@ on_busy_actions(struct flow *f, const struct api_action_list *l)
 	set_timer(f, f->resume, busy_backoff_ms(f));
 }
 
+/* --- replies to a step's request: one handler per state ------------------- */
+
+static void
+on_reeval(struct flow *f, struct api_reply *rp)
+{
+	if (rp->r < 0 || rp->droplet == NULL) {
+		flow_fail_reply(f, rp, "cannot look the droplet up");
+		restore_or_finish(f);
+		return;
+	}
+	f->status = rp->droplet->status;
+	go_list_snaps(f);
+}
+
+/* Take a listing's snapshots as the droplet's, and the API's time with them. */
+static void
+keep_snaps(struct flow *f, struct api_reply *rp)
+{
+	api_snapshot_list_free(f->snaps);
+	f->snaps = rp->snapshots;
+	rp->snapshots = NULL;
+	f->api_now = rp->server_date;
+	engine_note_clock(f->e, rp->server_date);
+}
+
+static void
+on_list_snaps(struct flow *f, struct api_reply *rp)
+{
+	if (rp->r < 0 || rp->snapshots == NULL) {
+		flow_fail_reply(f, rp, "cannot list its snapshots");
+		restore_or_finish(f);
+		return;
+	}
+	keep_snaps(f, rp);
+	step_decide(f);
+}
+
+static void
+on_shutdown(struct flow *f, struct api_reply *rp)
+{
+	if (rp->r == -EBUSY) {
+		go_busy(f, FS_REEVAL);
+		return;
+	}
+	if (rp->r < 0 || rp->action == NULL) {
+		char buf[512];
+
+		/* It may have taken effect: then power_on is owed. */
+		if (rp->error.ambiguous)
+			f->sent_off = true;
+		flow_emit(f, FLOW_WARN, false, "shutdown failed (%s); sending power_off",
+		    api_error_format(&rp->error, buf, sizeof(buf)));
+		step_poweroff(f);
+		return;
+	}
+	flow_emit(f, FLOW_INFO, false, "shutdown sent%s", rp->adopted ? " (adopted)" : "");
+	f->power_action_id = rp->action->id;
+	f->off_action_id = rp->action->id;
+	f->sent_off = true;
+	f->deadline = clock_mono_ms() + scaled(f->e, (double)f->opts->shutdown_timeout * 1000);
+	wait_droplet(f, FS_WAIT_OFF, API_DROPLET_OFF, POLL_POWER_FIRST_MS);
+}
+
+static void
+on_poweroff(struct flow *f, struct api_reply *rp)
+{
+	if (rp->r == -EBUSY) {
+		go_busy(f, FS_POWEROFF);
+		return;
+	}
+	if (rp->r < 0 || rp->action == NULL) {
+		/* It may have taken effect: then power_on is owed. */
+		if (rp->error.ambiguous)
+			f->sent_off = true;
+		flow_fail_reply(f, rp, "power_off failed");
+		go_restore(f);
+		return;
+	}
+	flow_emit(f, FLOW_INFO, false, "power_off sent");
+	f->power_action_id = rp->action->id;
+	f->off_action_id = rp->action->id;
+	f->sent_off = true;
+	f->poweroff_phase = true;
+	f->deadline = clock_mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
+	wait_droplet(f, FS_WAIT_OFF, API_DROPLET_OFF, POLL_POWER_FIRST_MS);
+}
+
+/* A volume step's request failed: restore power.  True when it did. */
+static bool
+vol_failed(struct flow *f, const struct api_reply *rp)
+{
+	if (rp->r >= 0)
+		return false;
+	flow_fail_reply(f, rp, "volume snapshot failed");
+	go_restore(f);
+	return true;
+}
+
+static void
+on_vol_lookup(struct flow *f, struct api_reply *rp)
+{
+	struct vol *v = &f->vols[f->vol_i];
+
+	if (vol_failed(f, rp))
+		return;
+	if (rp->volume == NULL) {
+		flow_fail(f, -EPROTO, false, "volume %s: the API answered without the volume", v->id);
+		go_restore(f);
+		return;
+	}
+	free(v->name);
+	v->name = strdup(rp->volume->name != NULL ? rp->volume->name : v->id);
+	if (v->name == NULL || naming_render(f->opts->name_template != NULL ?
+	    f->opts->name_template : SCHED_DEFAULT_NAME, v->id, v->name,
+	    f->job->slot, f->job->entry->zone, v->snap_name, sizeof(v->snap_name)) < 0) {
+		flow_fail(f, -ENAMETOOLONG, false, "cannot name the snapshot of volume %s", v->id);
+		go_restore(f);
+		return;
+	}
+	step_volume(f, FS_VOL_LIST);
+}
+
+static void
+on_vol_list(struct flow *f, struct api_reply *rp)
+{
+	struct vol *v = &f->vols[f->vol_i];
+	const char *existing;
+
+	if (vol_failed(f, rp))
+		return;
+	api_snapshot_list_free(v->snaps);
+	v->snaps = rp->snapshots;
+	rp->snapshots = NULL;
+	if (!has_snapshot_named(v->snaps, v->snap_name, &existing)) {
+		step_volume(f, FS_VOL_SNAPSHOT);
+		return;
+	}
+	flow_emit(f, FLOW_INFO, false, "volume %s: snapshot '%s' exists already; adopting it",
+	    v->name, v->snap_name);
+	f->res->volumes++;
+	f->vol_i++;
+	step_volume(f, FS_VOL_LOOKUP);
+}
+
+static void
+on_vol_snapshot(struct flow *f, struct api_reply *rp)
+{
+	struct vol *v = &f->vols[f->vol_i];
+
+	if (vol_failed(f, rp))
+		return;
+	flow_emit(f, FLOW_INFO, false, "volume %s: snapshot '%s' taken", v->name, v->snap_name);
+	f->res->volumes++;
+	f->vol_i++;
+	step_volume(f, FS_VOL_LOOKUP);
+}
+
+static void
+on_snapshot(struct flow *f, struct api_reply *rp)
+{
+	if (rp->r == -EBUSY) {
+		go_busy(f, FS_REEVAL);
+		return;
+	}
+	if (rp->r < 0 || rp->action == NULL) {
+		flow_fail_reply(f, rp, "snapshot failed");
+		go_restore(f);
+		return;
+	}
+	flow_emit(f, FLOW_INFO, false, "snapshot '%s' started (action %" PRId64 ")%s",
+	    f->snap_name, rp->action->id, rp->adopted ? ", adopted after a network failure" : "");
+	f->action_id = rp->action->id;
+	if (f->powered_off && f->e->cfg->hooks.progress != NULL) {
+		struct flow_record rec = record_of(f);
+
+		f->e->cfg->hooks.progress(&rec, f->e->cfg->hooks.userdata);
+	}
+	f->deadline = clock_mono_ms() + scaled(f->e, (double)f->opts->timeout * 1000);
+	f->hard_deadline = clock_mono_ms() +
+	    scaled(f->e, (double)f->opts->timeout * 1000 * SNAPSHOT_HARD_FACTOR);
+	if (rp->action->status != API_ACTION_IN_PROGRESS) {
+		f->wait = W_ACTION;
+		on_snapshot_action(f, rp->action);
+		return;
+	}
+	wait_action(f, FS_WAIT_SNAPSHOT, rp->action->id, POLL_SNAPSHOT_FIRST_MS,
+	    POLL_SNAPSHOT_CAP_MS);
+}
+
+/* The droplet shows "active" after a power action of ours was accepted: what became of it. */
+static void
+on_check_off(struct flow *f, struct api_reply *rp)
+{
+	if (rp->r == 0 && rp->action != NULL && rp->action->status == API_ACTION_ERRORED) {
+		flow_emit(f, FLOW_INFO, false, "still active: its %s errored, it never went off",
+		    rp->action->type);
+		restored(f);
+		return;
+	}
+	if (rp->r == 0 && rp->action != NULL && rp->action->status == API_ACTION_IN_PROGRESS) {
+		/* Not off yet, and it may still go off: the record stays for the next run to check. */
+		flow_fail(f, -ETIMEDOUT, true, "still active, with its %s action %" PRId64
+		    " in progress; its journal record stays and the next run checks it",
+		    rp->action->type, rp->action->id);
+		flow_finish(f);
+		return;
+	}
+	flow_emit(f, FLOW_WARN, false, "shows active, but its power action %" PRId64
+	    " %s; sending power_on anyway (the status may be stale)",
+	    f->off_action_id, rp->r == 0 && rp->action != NULL ?
+	    (rp->action->status == API_ACTION_COMPLETED ? "completed" :
+	    "is not known to have failed") : "could not be read");
+	send_power_on(f);
+}
+
+static void
+on_power_on(struct flow *f, struct api_reply *rp)
+{
+	char buf[512];
+
+	if (rp->r == -EACCES) {
+		flow_lost_auth(f, rp);
+		return;
+	}
+	if (rp->r == -EBUSY) {
+		go_busy(f, FS_RESTORE);
+		return;
+	}
+	if (rp->r < 0) {
+		if (++f->restore_tries >= RESTORE_TRIES) {
+			f->res->left_off = true;
+			flow_fail(f, rp->r, true, "LEFT POWERED OFF: cannot power it on (%s); power "
+			    "it on by hand (doctl compute droplet-action power-on %" PRId64 ")",
+			    api_error_format(&rp->error, buf, sizeof(buf)), f->id);
+			flow_finish(f);
+			return;
+		}
+		flow_emit(f, FLOW_WARN, false, "cannot power it on yet (%s); trying again",
+		    api_error_format(&rp->error, buf, sizeof(buf)));
+		set_timer(f, FS_RESTORE, 2000.0 * (1 << f->restore_tries));
+		return;
+	}
+	flow_emit(f, FLOW_INFO, false, "power_on sent");
+	f->deadline = clock_mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
+	wait_droplet(f, FS_WAIT_ON, API_DROPLET_ACTIVE, POLL_POWER_FIRST_MS);
+}
+
+static void
+on_list_after(struct flow *f, struct api_reply *rp)
+{
+	const char *existing;
+
+	if (rp->r < 0 || rp->snapshots == NULL) {
+		char buf[512];
+
+		/* The snapshot exists; only its id and pruning are lost. */
+		flow_emit(f, FLOW_WARN, false, "cannot list its snapshots after the snapshot (%s); "
+		    "not pruning this time", api_error_format(&rp->error, buf, sizeof(buf)));
+		flow_finish(f);
+		return;
+	}
+	keep_snaps(f, rp);
+	if (has_snapshot_named(f->snaps, f->snap_name, &existing)) {
+		snprintf(f->res->snapshot_id, sizeof(f->res->snapshot_id), "%s", existing);
+	} else if (!f->e->prune_only && !f->res->adopted) {
+		/*
+		 * Retention only ever runs with this slot's snapshot seen
+		 * in a listing made after its action: otherwise the one
+		 * it keeps may not exist.
+		 */
+		if (++f->listed_tries < LISTED_GRACE_TRIES && !f->e->stopping) {
+			double ms = (double)LISTED_GRACE_FIRST_MS * (1 << (f->listed_tries - 1));
+
+			flow_emit(f, FLOW_INFO, false, "snapshot '%s' is not listed yet; looking "
+			    "again in %.0f s", f->snap_name, ms / 1000);
+			f->wait = W_SNAPS;
+			f->wake_at = clock_mono_ms() + scaled(f->e, ms);
+			return;
+		}
+		flow_fail(f, -EIO, true, "snapshot '%s' completed but not listed after %d "
+		    "listings; not pruning, nothing was deleted", f->snap_name, f->listed_tries);
+		flow_finish(f);
+		return;
+	}
+	go_prune(f);
+}
+
+static void
+on_prune(struct flow *f, struct api_reply *rp)
+{
+	if (rp->r < 0) {
+		flow_fail_reply(f, rp, "pruning failed (the new snapshot was taken)");
+		flow_finish(f);
+		return;
+	}
+	f->res->deleted++;
+	step_prune(f);
+}
+
+static void
+on_busy(struct flow *f, struct api_reply *rp)
+{
+	if (rp->r == -EACCES) {
+		flow_lost_auth(f, rp);
+		return;
+	}
+	if (rp->r < 0) {
+		flow_fail_reply(f, rp, "cannot list its actions");
+		restore_or_finish(f);
+		return;
+	}
+	on_busy_actions(f, rp->actions);
+}
+
+/*
+ * What answers a state's request.  The states missing here send none of
+ * their own: they wait (their polls come back through flow_on_poll_reply or
+ * a shared listing) or are not running.
+ */
+static void (*const on_reply_of[FS_DONE + 1])(struct flow *f, struct api_reply *rp) = {
+	[FS_REEVAL] = on_reeval,
+	[FS_LIST_SNAPS] = on_list_snaps,
+	[FS_SHUTDOWN] = on_shutdown,
+	[FS_POWEROFF] = on_poweroff,
+	[FS_VOL_LOOKUP] = on_vol_lookup,
+	[FS_VOL_LIST] = on_vol_list,
+	[FS_VOL_SNAPSHOT] = on_vol_snapshot,
+	[FS_SNAPSHOT] = on_snapshot,
+	[FS_FIND_SNAP] = on_find_snap,
+	[FS_FIND_ACTION] = on_find_action,
+	[FS_CHECK_OFF] = on_check_off,
+	[FS_POWER_ON] = on_power_on,
+	[FS_LIST_AFTER] = on_list_after,
+	[FS_PRUNE] = on_prune,
+	[FS_BUSY] = on_busy,
+};
+
 void
 flow_on_reply(struct api_client *c, struct api_reply *rp, void *userdata)
 {
 	struct flow *f = userdata;
-	struct vol *v;
-	const char *existing;
 
 	(void)c;
 	if (f->e->draining)
 		return;
 	f->inflight = false;
-	if (f->state == FS_DONE)
+	if (f->state == FS_DONE || on_reply_of[f->state] == NULL)
 		return;
-	switch (f->state) {
-	case FS_REEVAL:
-		if (rp->r < 0 || rp->droplet == NULL) {
-			flow_fail_reply(f, rp, "cannot look the droplet up");
-			restore_or_finish(f);
-			return;
-		}
-		f->status = rp->droplet->status;
-		go_list_snaps(f);
-		return;
-	case FS_LIST_SNAPS:
-		if (rp->r < 0 || rp->snapshots == NULL) {
-			flow_fail_reply(f, rp, "cannot list its snapshots");
-			restore_or_finish(f);
-			return;
-		}
-		api_snapshot_list_free(f->snaps);
-		f->snaps = rp->snapshots;
-		rp->snapshots = NULL;
-		f->api_now = rp->server_date;
-		engine_note_clock(f->e, rp->server_date);
-		step_decide(f);
-		return;
-	case FS_SHUTDOWN:
-		if (rp->r == -EBUSY) {
-			go_busy(f, FS_REEVAL);
-			return;
-		}
-		if (rp->r < 0 || rp->action == NULL) {
-			char buf[512];
-
-			/* It may have taken effect: then power_on is owed. */
-			if (rp->error.ambiguous)
-				f->sent_off = true;
-			flow_emit(f, FLOW_WARN, false, "shutdown failed (%s); sending power_off",
-			    api_error_format(&rp->error, buf, sizeof(buf)));
-			step_poweroff(f);
-			return;
-		}
-		flow_emit(f, FLOW_INFO, false, "shutdown sent%s", rp->adopted ? " (adopted)" : "");
-		f->power_action_id = rp->action->id;
-		f->off_action_id = rp->action->id;
-		f->sent_off = true;
-		f->deadline = clock_mono_ms() + scaled(f->e, (double)f->opts->shutdown_timeout * 1000);
-		wait_droplet(f, FS_WAIT_OFF, API_DROPLET_OFF, POLL_POWER_FIRST_MS);
-		return;
-	case FS_POWEROFF:
-		if (rp->r == -EBUSY) {
-			go_busy(f, FS_POWEROFF);
-			return;
-		}
-		if (rp->r < 0 || rp->action == NULL) {
-			/* It may have taken effect: then power_on is owed. */
-			if (rp->error.ambiguous)
-				f->sent_off = true;
-			flow_fail_reply(f, rp, "power_off failed");
-			go_restore(f);
-			return;
-		}
-		flow_emit(f, FLOW_INFO, false, "power_off sent");
-		f->power_action_id = rp->action->id;
-		f->off_action_id = rp->action->id;
-		f->sent_off = true;
-		f->poweroff_phase = true;
-		f->deadline = clock_mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
-		wait_droplet(f, FS_WAIT_OFF, API_DROPLET_OFF, POLL_POWER_FIRST_MS);
-		return;
-	case FS_VOLUMES:
-		v = &f->vols[f->vol_i];
-		if (rp->r < 0) {
-			flow_fail_reply(f, rp, "volume snapshot failed");
-			go_restore(f);
-			return;
-		}
-		if (f->vol_step == 0 && rp->volume == NULL) {
-			flow_fail(f, -EPROTO, false, "volume %s: the API answered without the volume", v->id);
-			go_restore(f);
-			return;
-		}
-		if (f->vol_step == 0) {
-			free(v->name);
-			v->name = strdup(rp->volume->name != NULL ? rp->volume->name : v->id);
-			if (v->name == NULL || naming_render(f->opts->name_template != NULL ?
-			    f->opts->name_template : SCHED_DEFAULT_NAME, v->id, v->name,
-			    f->job->slot, f->job->entry->zone, v->snap_name, sizeof(v->snap_name)) < 0) {
-				flow_fail(f, -ENAMETOOLONG, false, "cannot name the snapshot of volume %s",
-				    v->id);
-				go_restore(f);
-				return;
-			}
-			f->vol_step = 1;
-		} else if (f->vol_step == 1) {
-			api_snapshot_list_free(v->snaps);
-			v->snaps = rp->snapshots;
-			rp->snapshots = NULL;
-			if (has_snapshot_named(v->snaps, v->snap_name, &existing)) {
-				flow_emit(f, FLOW_INFO, false, "volume %s: snapshot '%s' exists already; "
-				    "adopting it", v->name, v->snap_name);
-				f->res->volumes++;
-				f->vol_i++;
-				f->vol_step = 0;
-			} else {
-				f->vol_step = 2;
-			}
-		} else {
-			flow_emit(f, FLOW_INFO, false, "volume %s: snapshot '%s' taken", v->name,
-			    v->snap_name);
-			f->res->volumes++;
-			f->vol_i++;
-			f->vol_step = 0;
-		}
-		step_volume(f);
-		return;
-	case FS_SNAPSHOT:
-		if (rp->r == -EBUSY) {
-			go_busy(f, FS_REEVAL);
-			return;
-		}
-		if (rp->r < 0 || rp->action == NULL) {
-			flow_fail_reply(f, rp, "snapshot failed");
-			go_restore(f);
-			return;
-		}
-		flow_emit(f, FLOW_INFO, false, "snapshot '%s' started (action %" PRId64 ")%s",
-		    f->snap_name, rp->action->id, rp->adopted ? ", adopted after a network failure" : "");
-		f->action_id = rp->action->id;
-		if (f->powered_off && f->e->cfg->hooks.progress != NULL) {
-			struct flow_record rec = record_of(f);
-
-			f->e->cfg->hooks.progress(&rec, f->e->cfg->hooks.userdata);
-		}
-		f->deadline = clock_mono_ms() + scaled(f->e, (double)f->opts->timeout * 1000);
-		f->hard_deadline = clock_mono_ms() +
-		    scaled(f->e, (double)f->opts->timeout * 1000 * SNAPSHOT_HARD_FACTOR);
-		if (rp->action->status != API_ACTION_IN_PROGRESS) {
-			f->wait = W_ACTION;
-			on_snapshot_action(f, rp->action);
-			return;
-		}
-		wait_action(f, FS_WAIT_SNAPSHOT, rp->action->id, POLL_SNAPSHOT_FIRST_MS,
-		    POLL_SNAPSHOT_CAP_MS);
-		return;
-	case FS_RESTORE:
-		if (f->checking_off) {
-			f->checking_off = false;
-			if (rp->r == 0 && rp->action != NULL &&
-			    rp->action->status == API_ACTION_ERRORED) {
-				flow_emit(f, FLOW_INFO, false, "still active: its %s errored, it never went "
-				    "off", rp->action->type);
-				restored(f);
-				return;
-			}
-			if (rp->r == 0 && rp->action != NULL &&
-			    rp->action->status == API_ACTION_IN_PROGRESS) {
-				/*
-				 * Not off yet, and it may still go off: the
-				 * record stays for the next run to check.
-				 */
-				flow_fail(f, -ETIMEDOUT, true, "still active, with its %s action %" PRId64
-				    " in progress; its journal record stays and the next run checks "
-				    "it", rp->action->type, rp->action->id);
-				flow_finish(f);
-				return;
-			}
-			flow_emit(f, FLOW_WARN, false, "shows active, but its power action %" PRId64
-			    " %s; sending power_on anyway (the status may be stale)",
-			    f->off_action_id, rp->r == 0 && rp->action != NULL ?
-			    (rp->action->status == API_ACTION_COMPLETED ? "completed" :
-			    "is not known to have failed") : "could not be read");
-			send_action(f, "power_on", NULL);
-			return;
-		}
-		/* The power_on POST (the look before it is a status poll). */
-		if (rp->r == -EACCES) {
-			flow_lost_auth(f, rp);
-			return;
-		}
-		if (rp->r == -EBUSY) {
-			go_busy(f, FS_RESTORE);
-			return;
-		}
-		if (rp->r < 0) {
-			char buf[512];
-
-			if (++f->restore_tries >= RESTORE_TRIES) {
-				f->res->left_off = true;
-				flow_fail(f, rp->r, true, "LEFT POWERED OFF: cannot power it on (%s); power "
-				    "it on by hand (doctl compute droplet-action power-on %" PRId64 ")",
-				    api_error_format(&rp->error, buf, sizeof(buf)), f->id);
-				flow_finish(f);
-				return;
-			}
-			flow_emit(f, FLOW_WARN, false, "cannot power it on yet (%s); trying again",
-			    api_error_format(&rp->error, buf, sizeof(buf)));
-			set_timer(f, FS_RESTORE, 2000.0 * (1 << f->restore_tries));
-			return;
-		}
-		flow_emit(f, FLOW_INFO, false, "power_on sent");
-		f->deadline = clock_mono_ms() + scaled(f->e, (double)f->e->power_timeout_s * 1000);
-		wait_droplet(f, FS_WAIT_ON, API_DROPLET_ACTIVE, POLL_POWER_FIRST_MS);
-		return;
-	case FS_LIST_AFTER:
-		if (rp->r < 0 || rp->snapshots == NULL) {
-			char buf[512];
-
-			/* The snapshot exists; only its id and pruning are lost. */
-			flow_emit(f, FLOW_WARN, false, "cannot list its snapshots after the snapshot (%s); "
-			    "not pruning this time", api_error_format(&rp->error, buf, sizeof(buf)));
-			flow_finish(f);
-			return;
-		}
-		api_snapshot_list_free(f->snaps);
-		f->snaps = rp->snapshots;
-		rp->snapshots = NULL;
-		f->api_now = rp->server_date;
-		engine_note_clock(f->e, rp->server_date);
-		if (has_snapshot_named(f->snaps, f->snap_name, &existing)) {
-			snprintf(f->res->snapshot_id, sizeof(f->res->snapshot_id), "%s", existing);
-		} else if (!f->e->prune_only && !f->res->adopted) {
-			/*
-			 * Retention only ever runs with this slot's snapshot seen
-			 * in a listing made after its action: otherwise the one
-			 * it keeps may not exist.
-			 */
-			if (++f->listed_tries < LISTED_GRACE_TRIES && !f->e->stopping) {
-				double ms = (double)LISTED_GRACE_FIRST_MS * (1 << (f->listed_tries - 1));
-
-				flow_emit(f, FLOW_INFO, false, "snapshot '%s' is not listed yet; looking "
-				    "again in %.0f s", f->snap_name, ms / 1000);
-				f->wait = W_SNAPS;
-				f->wake_at = clock_mono_ms() + scaled(f->e, ms);
-				return;
-			}
-			flow_fail(f, -EIO, true, "snapshot '%s' completed but not listed after %d "
-			    "listings; not pruning, nothing was deleted", f->snap_name,
-			    f->listed_tries);
-			flow_finish(f);
-			return;
-		}
-		go_prune(f);
-		return;
-	case FS_PRUNE:
-		if (rp->r < 0) {
-			flow_fail_reply(f, rp, "pruning failed (the new snapshot was taken)");
-			flow_finish(f);
-			return;
-		}
-		f->res->deleted++;
-		step_prune(f);
-		return;
-	case FS_FIND_OUT:
-		on_find_out(f, rp);
-		return;
-	case FS_BUSY:
-		if (rp->r == -EACCES) {
-			flow_lost_auth(f, rp);
-			return;
-		}
-		if (rp->r < 0) {
-			flow_fail_reply(f, rp, "cannot list its actions");
-			restore_or_finish(f);
-			return;
-		}
-		on_busy_actions(f, rp->actions);
-		return;
-	case FS_WAIT_OFF:
-	case FS_WAIT_ON:
-	case FS_WAIT_SNAPSHOT:
-		/* Polls come back through flow_on_poll_reply. */
-		break;
-	case FS_PENDING:
-	case FS_DONE:
-		return;
-	}
+	on_reply_of[f->state](f, rp);
 }
 
 void

@@ -281,12 +281,16 @@ report_progress(struct engine *e, int64_t t0)
 		case FS_POWEROFF:
 			p.powering_off++;
 			break;
-		case FS_VOLUMES:
+		case FS_VOL_LOOKUP:
+		case FS_VOL_LIST:
+		case FS_VOL_SNAPSHOT:
 		case FS_SNAPSHOT:
 		case FS_WAIT_SNAPSHOT:
 			p.snapshotting++;
 			break;
 		case FS_RESTORE:
+		case FS_CHECK_OFF:
+		case FS_POWER_ON:
 		case FS_WAIT_ON:
 			p.powering_on++;
 			break;
@@ -297,7 +301,8 @@ report_progress(struct engine *e, int64_t t0)
 		case FS_REEVAL:
 		case FS_LIST_SNAPS:
 		case FS_BUSY:
-		case FS_FIND_OUT:
+		case FS_FIND_SNAP:
+		case FS_FIND_ACTION:
 			p.looking++;
 			break;
 		}

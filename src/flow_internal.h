@@ -13,10 +13,43 @@
 
 /*
  * Each droplet's flow is a small state machine.  A state either has one
- * request in flight (its reply moves the flow on) or waits: for a timer,
- * for the droplet to reach a power state, or for an action to finish.
- * Waiting flows are polled together: when several wait at once, one
- * account-wide listing per round replaces a request per flow.
+ * request in flight (its reply moves the flow on: flow.c has one handler per
+ * state, in on_reply_of) or waits (enum fwait): for a timer, for the droplet
+ * to reach a power state, or for an action to finish.  Waiting flows are
+ * polled together: when several wait at once, one account-wide listing per
+ * round replaces a request per flow (flow_poll.c).
+ *
+ *  PENDING ------ an action already in progress: BUSY, then REEVAL ------.
+ *     |  (prune only: LIST_AFTER)                                         |
+ *     v                                                                   v
+ *  LIST_SNAPS <----------------- REEVAL <------------------------------ BUSY
+ *     |  the slot's snapshot is listed: adopt it --------------.    a POST met a 422
+ *     |                                                         |    "pending event":
+ *     +-- active --> SHUTDOWN --> WAIT_OFF --too long--.        |    wait for that
+ *     |                             |   ^              v        |    action, then
+ *     |                             |   '-------- POWEROFF      |    resume the state
+ *     |                             | off                       |    it came from
+ *     +-- off, or live -------------+                           |
+ *                                   v                           |
+ *     VOL_LOOKUP --> VOL_LIST --> VOL_SNAPSHOT   (each attached |
+ *                     |  listed already: adopt   volume in turn)|
+ *                     v  after the last volume                  |
+ *  SNAPSHOT --> WAIT_SNAPSHOT <--> FIND_SNAP --> FIND_ACTION    |
+ *                     |            (its action answers 404)     |
+ *                     v  completed or errored                   |
+ *  RESTORE <----------------------------------------------------'
+ *     |  the look: "off"           "active" after our power action was accepted:
+ *     |                            CHECK_OFF: it errored, so it never went off
+ *     v                            (then LIST_AFTER); otherwise POWER_ON
+ *  POWER_ON --> WAIT_ON
+ *                  |  "active"; or nothing to restore (it was not on, or is on)
+ *                  v
+ *  LIST_AFTER --> PRUNE (one DELETE a step) --> DONE
+ *
+ * A failure before the flow may have changed the droplet's power ends it
+ * (DONE); after, it goes to RESTORE first (restore_or_finish).  An adopted
+ * snapshot skips LIST_AFTER.  From any state the flow's bound, the stop
+ * timeout, or power that cannot be restored (flow_give_up_off) end it.
  */
 enum fstate {
 	FS_PENDING,		/* not started: waiting for a free job slot */
@@ -25,16 +58,21 @@ enum fstate {
 	FS_SHUTDOWN,		/* POST shutdown */
 	FS_WAIT_OFF,		/* poll until the droplet says "off" */
 	FS_POWEROFF,		/* POST power_off, the hard fallback */
-	FS_VOLUMES,		/* snapshot the attached volumes */
+	FS_VOL_LOOKUP,		/* GET the volume: its name, for its snapshot's */
+	FS_VOL_LIST,		/* its snapshots: is this slot's there already? */
+	FS_VOL_SNAPSHOT,	/* POST the volume's snapshot; then the next volume */
 	FS_SNAPSHOT,		/* POST snapshot */
 	FS_WAIT_SNAPSHOT,	/* poll the snapshot action */
-	FS_RESTORE,		/* power back on what was on */
+	FS_RESTORE,		/* look first: power back on what was on */
+	FS_CHECK_OFF,		/* "active": GET our power action: did it ever take effect? */
+	FS_POWER_ON,		/* POST power_on */
 	FS_WAIT_ON,		/* poll until the droplet says "active" */
 	FS_LIST_AFTER,		/* its snapshots again: the new id, and retention */
 	FS_PRUNE,		/* DELETE what retention chose */
 	FS_BUSY,		/* a 422 "pending event": wait for that action */
-	FS_FIND_OUT,		/* an action answered 404: its snapshots, then its actions */
-	FS_DONE,
+	FS_FIND_SNAP,		/* the snapshot action answered 404: is its snapshot listed? */
+	FS_FIND_ACTION,		/* ...or the action among the droplet's, or another snapshot? */
+	FS_DONE,		/* the last: tables are sized FS_DONE + 1 */
 };
 
 enum fwait {
@@ -83,8 +121,7 @@ struct flow {
 	char name[128];
 	enum api_droplet_status status;		/* as last seen */
 	struct vol *vols;
-	size_t n_vols, vol_i;
-	int vol_step;				/* 0: GET volume, 1: list, 2: create */
+	size_t n_vols, vol_i;			/* the volume the VOL_ states are at */
 
 	enum fstate state, resume;
 	enum fwait wait;
@@ -107,9 +144,8 @@ struct flow {
 	bool sent_off;				/* a shutdown or power_off of ours was accepted */
 	bool power_on_refused;			/* power_on met a 422 with nothing in progress */
 	bool auth_lost;				/* 401/403 while waiting: stop, restore power */
-	bool checking_off;			/* FS_RESTORE: GET of off_action_id out */
 	bool find_said;				/* the 404 was reported */
-	int restore_rounds, find_outs, find_step, listed_tries;
+	int restore_rounds, find_outs, listed_tries;
 	int64_t end_by;				/* monotonic ms: the flow's bound */
 	int64_t api_now;			/* the API's time when it listed snaps, 0: unknown */
 	int64_t pending_action_id;		/* in progress when the run began */
