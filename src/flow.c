@@ -93,8 +93,8 @@ flow_queued(struct flow *f, int r, const char *what)
 static void
 send_action(struct flow *f, const char *type, const char *name)
 {
-	flow_queued(f, api_post_droplet_action_async(f->e->c, f->id, type, name, flow_on_reply, f, &f->req_id),
-	    type);
+	flow_queued(f, api_post_droplet_action_async(f->e->c, f->id, type, name, flow_on_reply, f,
+	    &f->req_id), type);
 }
 
 /* Power on: the state whose reply says whether it was accepted. */
@@ -325,7 +325,8 @@ go_reeval(struct flow *f)
 {
 	f->state = FS_REEVAL;
 	f->wait = W_NONE;
-	flow_queued(f, api_get_droplet_async(f->e->c, f->id, flow_on_reply, f, &f->req_id), "droplet lookup");
+	flow_queued(f, api_get_droplet_async(f->e->c, f->id, flow_on_reply, f, &f->req_id),
+	    "droplet lookup");
 }
 
 static void
@@ -660,7 +661,7 @@ flow_start(struct flow *f)
 	}
 }
 
-/* On a stop: flows that wait for power or a timer restore now; requests in flight end on their own. */
+/* On a stop: a flow that waits restores power now; one with a request out, when it comes back. */
 void
 flow_stop(struct flow *f)
 {
@@ -675,6 +676,35 @@ flow_stop(struct flow *f)
 
 /* --- replies ------------------------------------------------------------- */
 
+/* RESTORE's look before power_on: the droplet's power state ST. */
+static void
+on_restore_look(struct flow *f, enum api_droplet_status st)
+{
+	f->wait = W_NONE;
+	if (st == API_DROPLET_ACTIVE && f->seen_off) {
+		flow_emit(f, FLOW_INFO, false, "active again (the service powered it on)");
+		restored(f);
+	} else if (st == API_DROPLET_ACTIVE && !f->sent_off) {
+		flow_emit(f, FLOW_INFO, false, "still active: it never went off");
+		restored(f);
+	} else if (st == API_DROPLET_ACTIVE && f->power_on_refused) {
+		flow_emit(f, FLOW_INFO, false, "active (power_on was refused with nothing in "
+		    "progress: it is on)");
+		restored(f);
+	} else if (st == API_DROPLET_ACTIVE && f->off_action_id != 0) {
+		/*
+		 * "active" after a power action of ours was accepted:
+		 * it may be a stale status.  Only an errored action
+		 * means it never went off.
+		 */
+		f->state = FS_CHECK_OFF;
+		flow_queued(f, api_get_action_async(f->e->c, f->off_action_id, flow_on_reply, f,
+		    &f->req_id), "power action lookup");
+	} else {
+		send_power_on(f);
+	}
+}
+
 void
 flow_on_droplet_status(struct flow *f, enum api_droplet_status st)
 {
@@ -684,30 +714,7 @@ flow_on_droplet_status(struct flow *f, enum api_droplet_status st)
 		f->power_action_id = 0;	/* off: whatever we sent has done its work */
 	}
 	if (f->state == FS_RESTORE) {
-		/* The look before power_on. */
-		f->wait = W_NONE;
-		if (st == API_DROPLET_ACTIVE && f->seen_off) {
-			flow_emit(f, FLOW_INFO, false, "active again (the service powered it on)");
-			restored(f);
-		} else if (st == API_DROPLET_ACTIVE && !f->sent_off) {
-			flow_emit(f, FLOW_INFO, false, "still active: it never went off");
-			restored(f);
-		} else if (st == API_DROPLET_ACTIVE && f->power_on_refused) {
-			flow_emit(f, FLOW_INFO, false, "active (power_on was refused with nothing in "
-			    "progress: it is on)");
-			restored(f);
-		} else if (st == API_DROPLET_ACTIVE && f->off_action_id != 0) {
-			/*
-			 * "active" after a power action of ours was accepted:
-			 * it may be a stale status.  Only an errored action
-			 * means it never went off.
-			 */
-			f->state = FS_CHECK_OFF;
-			flow_queued(f, api_get_action_async(f->e->c, f->off_action_id, flow_on_reply, f,
-			    &f->req_id), "power action lookup");
-		} else {
-			send_power_on(f);
-		}
+		on_restore_look(f, st);
 		return;
 	}
 	if (st == f->want) {

@@ -1,4 +1,4 @@
-/* flow_internal: what the flow's files share (flow, flow_engine, flow_poll, flow_resolve); private to them. */
+/* flow_internal: what flow.c, flow_engine.c, flow_poll.c and flow_resolve.c share; private to them. */
 #ifndef DOSNAP_FLOW_INTERNAL_H
 #define DOSNAP_FLOW_INTERNAL_H
 

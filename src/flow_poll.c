@@ -154,16 +154,18 @@ on_shared_snaps(struct api_client *c, struct api_reply *rp, void *userdata)
 	}
 }
 
-/* Send the polls that are due: one listing for many, or one request each. */
-void
-engine_poll_tick(struct engine *e, int64_t now)
+/* Which shared listings went out this round: the flows that ride along with them. */
+struct shared_round {
+	bool droplets, actions, snaps;
+};
+
+/*
+ * Send the shared listings worth sending now: when enough flows wait (those
+ * due within SLACK join those due at NOW).  Fills *RET with what went out.
+ */
+static void
+send_shared(struct engine *e, int64_t now, int64_t slack, struct shared_round *ret)
 {
-	/*
-	 * Polls due within this slack ride along with a shared listing: asking
-	 * a little early costs nothing, and it keeps flows that drifted apart
-	 * sharing one request.
-	 */
-	int64_t slack = scaled(e, 1000);
 	size_t i, n_drop = 0, n_act = 0, n_snaps = 0, snaps_min, drop_min;
 	bool due_drop = false, due_act = false;
 
@@ -193,22 +195,36 @@ engine_poll_tick(struct engine *e, int64_t now)
 		n_drop = 0;
 	if (!due_act)
 		n_act = 0;
-	if (n_snaps >= snaps_min && !e->shared_snaps_out &&
-	    api_list_snapshots_async(e->c, "droplet", on_shared_snaps, e, &e->shared_snaps_id) == 0)
+	ret->snaps = n_snaps >= snaps_min && !e->shared_snaps_out &&
+	    api_list_snapshots_async(e->c, "droplet", on_shared_snaps, e, &e->shared_snaps_id) == 0;
+	if (ret->snaps)
 		e->shared_snaps_out = true;
-	else
-		n_snaps = 0;
-	if (n_drop >= drop_min && !e->shared_droplets_out &&
-	    api_list_droplets_async(e->c, NULL, NULL, on_shared_droplets, e, &e->shared_droplets_id) == 0)
+	ret->droplets = n_drop >= drop_min && !e->shared_droplets_out &&
+	    api_list_droplets_async(e->c, NULL, NULL, on_shared_droplets, e,
+	    &e->shared_droplets_id) == 0;
+	if (ret->droplets)
 		e->shared_droplets_out = true;
-	else
-		n_drop = 0;
-	if (n_act >= SHARED_POLL_MIN && !e->shared_actions_out &&
-	    api_list_actions_async(e->c, SHARED_ACTIONS_ITEMS, on_shared_actions, e, &e->shared_actions_id) == 0)
+	ret->actions = n_act >= SHARED_POLL_MIN && !e->shared_actions_out &&
+	    api_list_actions_async(e->c, SHARED_ACTIONS_ITEMS, on_shared_actions, e,
+	    &e->shared_actions_id) == 0;
+	if (ret->actions)
 		e->shared_actions_out = true;
-	else
-		n_act = 0;
+}
 
+/* Send the polls that are due: one listing for many, or one request each. */
+void
+engine_poll_tick(struct engine *e, int64_t now)
+{
+	/*
+	 * Polls due within this slack ride along with a shared listing: asking
+	 * a little early costs nothing, and it keeps flows that drifted apart
+	 * sharing one request.
+	 */
+	int64_t slack = scaled(e, 1000);
+	struct shared_round sh;
+	size_t i;
+
+	send_shared(e, now, slack, &sh);
 	for (i = 0; i < e->n_flows; i++) {
 		struct flow *f = &e->flows[i];
 		bool due = f->wake_at <= now;
@@ -219,7 +235,7 @@ engine_poll_tick(struct engine *e, int64_t now)
 		if (f->wait == W_SNAPS) {
 			if (!due)
 				continue;
-			if (n_snaps > 0 && !f->snaps_individual) {
+			if (sh.snaps && !f->snaps_individual) {
 				f->by_shared = true;
 			} else {
 				/* Alone: its reply goes through flow_on_reply like any step's. */
@@ -229,16 +245,16 @@ engine_poll_tick(struct engine *e, int64_t now)
 				continue;
 			}
 		} else if (f->wait == W_DROPLET) {
-			if (n_drop > 0)
+			if (sh.droplets)
 				f->by_shared = true;
 			else if (!due)
 				continue;
 			else
 				r = api_get_droplet_async(e->c, f->id, flow_on_poll_reply, f, &f->req_id);
 		} else if (f->wait == W_ACTION) {
-			if (!due && !(n_act > 0 && !f->action_individual))
+			if (!due && !(sh.actions && !f->action_individual))
 				continue;
-			if (n_act > 0 && !f->action_individual)
+			if (sh.actions && !f->action_individual)
 				f->by_shared = true;
 			else if (f->action_by_droplet)
 				r = api_get_droplet_action_async(e->c, f->id, f->action_id,

@@ -1,4 +1,4 @@
-/* flow_resolve: targets to droplets, one flow per (job, droplet), and the actions already in progress. */
+/* flow_resolve: targets to droplets, a flow per (job, droplet), and actions already in progress. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
