@@ -8,11 +8,19 @@
 
 #include "dosnap/api.h"
 #include "dosnap/flow.h"
-#include "dosnap/schedule.h"
 #include "dosnap/naming.h"
 #include "dosnap/retention.h"
+#include "dosnap/schedule.h"
 #include "dosnap/util.h"
 #include "flow_internal.h"
+
+/*
+ * The states, and a diagram of how a flow moves between them, are above
+ * enum fstate in flow_internal.h.  Here: go_X and step_X enter a state (send
+ * its request, or set up its wait); on_X handles the reply to X's request
+ * (on_reply_of, at the end of the replies); flow_on_droplet_status and
+ * flow_dispatch_action what a poll found.
+ */
 
 static void go_restore(struct flow *f);
 static void go_after_snapshot(struct flow *f);
