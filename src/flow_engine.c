@@ -61,6 +61,7 @@ engine_emit(struct engine *e, enum flow_level level, const char *fmt, ...)
  * a run holds a result for every droplet at once.  Out of memory, the result
  * keeps its error code and loses only the words.
  */
+ANALYZER_LEAK_FP_BEGIN
 void
 flow_set_error(struct flow_result *res, const char *fmt, ...)
 {
@@ -73,6 +74,7 @@ flow_set_error(struct flow_result *res, const char *fmt, ...)
 	free(res->error);
 	res->error = strdup(buf);
 }
+ANALYZER_LEAK_FP_END
 
 /* Record the flow's first failure; later ones are only reported. */
 void

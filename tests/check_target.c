@@ -11,21 +11,21 @@
 #include "suites.h"
 
 static const struct target_case {
-	enum sched_target_kind kind;
 	uint64_t id;
 	const char *value;
-	bool want;		/* matches the droplet below */
 	const char *text;	/* target_format's */
+	enum sched_target_kind kind;
+	bool want;		/* matches the droplet below */
 } target_cases[] = {
-	{ SCHED_TARGET_ID, 4242, "4242", true, "4242" },
-	{ SCHED_TARGET_ID, 4243, "4243", false, "4243" },
-	{ SCHED_TARGET_NAME, 0, "web-1", true, "name:web-1" },
-	{ SCHED_TARGET_NAME, 0, "web", false, "name:web" },		/* whole names only */
-	{ SCHED_TARGET_NAME, 0, "WEB-1", false, "name:WEB-1" },		/* exact case */
-	{ SCHED_TARGET_TAG, 0, "prod", true, "tag:prod" },
-	{ SCHED_TARGET_TAG, 0, "backup", true, "tag:backup" },		/* any of its tags */
-	{ SCHED_TARGET_TAG, 0, "pro", false, "tag:pro" },
-	{ SCHED_TARGET_TAG, 0, "web-1", false, "tag:web-1" },		/* a name is no tag */
+	{ 4242, "4242", "4242", SCHED_TARGET_ID, true },
+	{ 4243, "4243", "4243", SCHED_TARGET_ID, false },
+	{ 0, "web-1", "name:web-1", SCHED_TARGET_NAME, true },
+	{ 0, "web", "name:web", SCHED_TARGET_NAME, false },		/* whole names only */
+	{ 0, "WEB-1", "name:WEB-1", SCHED_TARGET_NAME, false },		/* exact case */
+	{ 0, "prod", "tag:prod", SCHED_TARGET_TAG, true },
+	{ 0, "backup", "tag:backup", SCHED_TARGET_TAG, true },		/* any of its tags */
+	{ 0, "pro", "tag:pro", SCHED_TARGET_TAG, false },
+	{ 0, "web-1", "tag:web-1", SCHED_TARGET_TAG, false },		/* a name is no tag */
 };
 
 START_TEST(test_target)
