@@ -138,7 +138,8 @@ struct flow {
 	struct vol *vols;
 	size_t n_vols, vol_i;			/* the volume the VOL_ states are at */
 
-	enum fstate state, resume;
+	enum fstate state;
+	enum fstate resume;			/* BUSY and its timers: the state to go back to */
 	enum fwait wait;
 	int64_t wake_at;			/* monotonic ms */
 	bool inflight;				/* a request of this flow is out */
@@ -147,7 +148,7 @@ struct flow {
 	bool action_individual;			/* not in the shared listing: ask alone */
 	bool action_by_droplet;			/* /v2/actions/ID answered 404: ask the droplet's */
 	bool snaps_individual;			/* the shared snapshot listing failed */
-	enum api_droplet_status want;
+	enum api_droplet_status want;		/* W_DROPLET: the power state it waits for */
 	int64_t action_id;
 	long poll_ms, poll_cap_ms;
 
@@ -164,9 +165,9 @@ struct flow {
 	int64_t end_by;				/* monotonic ms: the flow's bound */
 	int64_t api_now;			/* the API's time when it listed snaps, 0: unknown */
 	int64_t pending_action_id;		/* in progress when the run began */
-	bool poweroff_phase;
-	bool snapshot_ok;
-	bool timeout_reported;
+	bool poweroff_phase;			/* WAIT_OFF after power_off, not shutdown */
+	bool snapshot_ok;			/* the slot's snapshot exists: taken, adopted, listed */
+	bool timeout_reported;			/* the snapshot outlived `timeout`, and that was said */
 	int busy_count, restore_tries;
 	struct api_snapshot_list *snaps;	/* the droplet's, last listed */
 	bool *del;				/* retention's choice in snaps */
