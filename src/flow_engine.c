@@ -399,31 +399,23 @@ engine_drain(struct engine *e)
 		(void)api_client_run(e->c, 10);
 }
 
+/*
+ * A result for each flow, after those of unresolved targets, with what is
+ * known before it starts: the droplet, its power state before, the
+ * snapshot's name.  0 or -ENOMEM.
+ */
 static int
-engine_run(struct api_client *c, const struct flow_config *cfg, const struct flow_job *jobs,
-    size_t n, bool prune_only, struct flow_report *ret)
+add_flow_results(struct engine *e)
 {
-	struct engine e = { .c = c, .cfg = cfg, .prune_only = prune_only };
-	size_t i, base;
-	int r;
+	const struct flow_config *cfg = e->cfg;
+	size_t i, base = e->n_results;
 
-	e.scale = cfg->time_scale > 0 ? cfg->time_scale : 1.0;
-	e.power_timeout_s = cfg->power_timeout_s > 0 ? cfg->power_timeout_s : 300;
-	e.t_start = clock_mono_ms();
-	r = engine_resolve_targets(&e, jobs, n);
-	if (r < 0)
-		goto fail;
-	/* Results for the flows after those of unresolved targets. */
-	base = e.n_results;
-	for (i = 0; i < e.n_flows; i++) {
-		if (engine_add_result(&e, e.flows[i].job) == NULL) {
-			r = -ENOMEM;
-			goto fail;
-		}
-	}
-	for (i = 0; i < e.n_flows; i++) {
-		struct flow *f = &e.flows[i];
-		struct flow_result *res = &e.results[base + i];
+	for (i = 0; i < e->n_flows; i++)
+		if (engine_add_result(e, e->flows[i].job) == NULL)
+			return -ENOMEM;
+	for (i = 0; i < e->n_flows; i++) {
+		struct flow *f = &e->flows[i];
+		struct flow_result *res = &e->results[base + i];
 		size_t k;
 
 		f->res = res;
@@ -438,8 +430,28 @@ engine_run(struct api_client *c, const struct flow_config *cfg, const struct flo
 		}
 		snprintf(res->droplet_name, sizeof(res->droplet_name), "%s", f->name);
 		snprintf(res->snapshot_name, sizeof(res->snapshot_name), "%s",
-		    prune_only ? "" : f->snap_name);
+		    e->prune_only ? "" : f->snap_name);
 	}
+	return 0;
+}
+
+static int
+engine_run(struct api_client *c, const struct flow_config *cfg, const struct flow_job *jobs,
+    size_t n, bool prune_only, struct flow_report *ret)
+{
+	struct engine e = { .c = c, .cfg = cfg, .prune_only = prune_only };
+	size_t i;
+	int r;
+
+	e.scale = cfg->time_scale > 0 ? cfg->time_scale : 1.0;
+	e.power_timeout_s = cfg->power_timeout_s > 0 ? cfg->power_timeout_s : 300;
+	e.t_start = clock_mono_ms();
+	r = engine_resolve_targets(&e, jobs, n);
+	if (r < 0)
+		goto fail;
+	r = add_flow_results(&e);
+	if (r < 0)
+		goto fail;
 	if (!prune_only && e.n_flows > 0)
 		engine_note_pending_actions(&e);
 	r = engine_loop(&e);

@@ -132,6 +132,39 @@ add_flow(struct engine *e, const struct flow_job *job, const struct api_droplet 
 ANALYZER_LEAK_FP_END
 
 /*
+ * A failed result for target TG of JOB (NULL: all droplets), which matched
+ * no droplet or could not be resolved (RS says which).  0 or -ENOMEM.
+ */
+static int
+add_unresolved(struct engine *e, const struct flow_job *job, const struct sched_target *tg,
+    const struct resolve *rs)
+{
+	struct flow_result *res = engine_add_result(e, job);
+	char tt[160], ebuf[512];
+
+	if (res == NULL)
+		return -ENOMEM;
+	if (tg != NULL)
+		target_format(tg, tt, sizeof(tt));
+	else
+		snprintf(tt, sizeof(tt), "all droplets");
+	snprintf(res->target, sizeof(res->target), "%s", tt);
+	if (rs->r < 0 && rs->r != -ENOENT) {
+		res->r = rs->r;
+		res->transient = rs->error.transient || rs->r == -EIO ||
+		    rs->r == -ETIMEDOUT || rs->r == -EAGAIN;
+		res->auth = rs->r == -EACCES;
+		flow_set_error(res, "cannot resolve %s: %s", tt,
+		    api_error_format(&rs->error, ebuf, sizeof(ebuf)));
+	} else {
+		res->r = -ENOENT;
+		flow_set_error(res, "%s matches no droplet%s", tt,
+		    tg != NULL && tg->kind == SCHED_TARGET_ID ? " (404)" : "");
+	}
+	return 0;
+}
+
+/*
  * Resolve every job's targets to droplets.  More than one target in all:
  * one listing of every droplet (a page per 200) answers them all.  One
  * target: a single GET, or a listing by tag or name.
@@ -177,8 +210,6 @@ engine_resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 
 		for (j = 0; j < n_targets; j++) {
 			const struct sched_target *tg = jobs[i].all_droplets ? NULL : &en->targets[j];
-			struct flow_result *res;
-			char tt[160], ebuf[512];
 			size_t m, matched = 0;
 
 			for (m = 0; rs.r == 0 && rs.list != NULL && m < rs.list->n; m++) {
@@ -191,28 +222,9 @@ engine_resolve_targets(struct engine *e, const struct flow_job *jobs, size_t n)
 			}
 			if (matched > 0 || (tg == NULL && rs.r == 0))
 				continue;
-			res = engine_add_result(e, &jobs[i]);
-			if (res == NULL) {
-				r = -ENOMEM;
+			r = add_unresolved(e, &jobs[i], tg, &rs);
+			if (r < 0)
 				goto out;
-			}
-			if (tg != NULL)
-				target_format(tg, tt, sizeof(tt));
-			else
-				snprintf(tt, sizeof(tt), "all droplets");
-			snprintf(res->target, sizeof(res->target), "%s", tt);
-			if (rs.r < 0 && rs.r != -ENOENT) {
-				res->r = rs.r;
-				res->transient = rs.error.transient || rs.r == -EIO ||
-				    rs.r == -ETIMEDOUT || rs.r == -EAGAIN;
-				res->auth = rs.r == -EACCES;
-				flow_set_error(res, "cannot resolve %s: %s", tt,
-				    api_error_format(&rs.error, ebuf, sizeof(ebuf)));
-			} else {
-				res->r = -ENOENT;
-				flow_set_error(res, "%s matches no droplet%s", tt,
-				    tg != NULL && tg->kind == SCHED_TARGET_ID ? " (404)" : "");
-			}
 		}
 	}
 out:
