@@ -173,21 +173,6 @@ api_post_droplet_action_async(struct api_client *c, int64_t id, const char *type
 }
 
 int
-api_post_tag_action_async(struct api_client *c, const char *tag, const char *type,
-    const char *name, api_reply_fn cb, void *userdata, uint64_t *ret_id)
-{
-	char *path;
-
-	if (!action_type_ok(type) || (name != NULL && !name_ok(name)))
-		return -EINVAL;
-	path = escaped_path("/v2/droplets/actions?tag_name=", tag, "");
-	if (path == NULL)
-		return -EINVAL;
-	return submit(c, REQ_POST_TAG, API_BODY_ACTIONS, "POST", path, api_json_action_body(type, name),
-	    cb, userdata, ret_id, NULL);
-}
-
-int
 api_get_action_async(struct api_client *c, int64_t action_id, api_reply_fn cb,
     void *userdata, uint64_t *ret_id)
 {
@@ -280,18 +265,6 @@ api_list_snapshots_async(struct api_client *c, const char *resource_type, api_re
 }
 
 int
-api_get_snapshot_async(struct api_client *c, const char *id, api_reply_fn cb,
-    void *userdata, uint64_t *ret_id)
-{
-	char *path = escaped_path("/v2/snapshots/", id, "");
-
-	if (path == NULL)
-		return -EINVAL;
-	return submit(c, REQ_GET, API_BODY_SNAPSHOT, "GET", path, NULL, cb, userdata, ret_id,
-	    NULL);
-}
-
-int
 api_delete_snapshot_async(struct api_client *c, const char *id, api_reply_fn cb,
     void *userdata, uint64_t *ret_id)
 {
@@ -301,14 +274,6 @@ api_delete_snapshot_async(struct api_client *c, const char *id, api_reply_fn cb,
 		return -EINVAL;
 	return submit(c, REQ_DELETE, API_BODY_ERROR, "DELETE", path, NULL, cb, userdata, ret_id,
 	    NULL);
-}
-
-int
-api_list_volumes_async(struct api_client *c, api_reply_fn cb, void *userdata,
-    uint64_t *ret_id)
-{
-	return submit(c, REQ_LIST, API_BODY_VOLUMES, "GET", strdup("/v2/volumes"), NULL, cb,
-	    userdata, ret_id, NULL);
 }
 
 int
@@ -384,17 +349,8 @@ wait_cb(struct api_client *c, struct api_reply *reply, void *userdata)
 	struct waiter *w = userdata;
 
 	(void)c;
-	/* Take everything: the struct copy owns the objects now. */
-	w->reply = *reply;
-	reply->account = NULL;
-	reply->droplet = NULL;
-	reply->action = NULL;
-	reply->snapshot = NULL;
-	reply->volume = NULL;
-	reply->droplets = NULL;
-	reply->actions = NULL;
-	reply->snapshots = NULL;
-	reply->volumes = NULL;
+	/* Take everything: the waiter owns the objects now. */
+	api_reply_move(&w->reply, reply);
 	w->done = true;
 }
 
@@ -453,14 +409,6 @@ wait_for(struct api_client *c, int r, uint64_t id, struct waiter *w, struct api_
 
 
 int
-api_get_account(struct api_client *c, struct api_account **ret, struct api_error *err)
-{
-	if (ret == NULL)
-		return -EINVAL;
-	BLOCKING(api_get_account_async(c, wait_cb, &w_, &id_), account, ret);
-}
-
-int
 api_list_droplets(struct api_client *c, const char *tag, const char *name,
     struct api_droplet_list **ret, struct api_error *err)
 {
@@ -504,30 +452,12 @@ api_post_droplet_action(struct api_client *c, int64_t id, const char *type, cons
 }
 
 int
-api_post_tag_action(struct api_client *c, const char *tag, const char *type, const char *name,
-    struct api_action_list **ret, struct api_error *err)
-{
-	if (ret == NULL)
-		return -EINVAL;
-	BLOCKING(api_post_tag_action_async(c, tag, type, name, wait_cb, &w_, &id_), actions, ret);
-}
-
-int
 api_get_action(struct api_client *c, int64_t action_id, struct api_action **ret,
     struct api_error *err)
 {
 	if (ret == NULL)
 		return -EINVAL;
 	BLOCKING(api_get_action_async(c, action_id, wait_cb, &w_, &id_), action, ret);
-}
-
-int
-api_get_droplet_action(struct api_client *c, int64_t id, int64_t action_id,
-    struct api_action **ret, struct api_error *err)
-{
-	if (ret == NULL)
-		return -EINVAL;
-	BLOCKING(api_get_droplet_action_async(c, id, action_id, wait_cb, &w_, &id_), action, ret);
 }
 
 int
@@ -541,122 +471,12 @@ api_list_droplet_actions(struct api_client *c, int64_t id, size_t max_items,
 }
 
 int
-api_list_actions(struct api_client *c, size_t max_items, struct api_action_list **ret,
-    struct api_error *err)
-{
-	if (ret == NULL)
-		return -EINVAL;
-	BLOCKING(api_list_actions_async(c, max_items, wait_cb, &w_, &id_), actions, ret);
-}
-
-int
-api_list_droplet_snapshots(struct api_client *c, int64_t id, struct api_snapshot_list **ret,
-    struct api_error *err)
-{
-	if (ret == NULL)
-		return -EINVAL;
-	BLOCKING(api_list_droplet_snapshots_async(c, id, wait_cb, &w_, &id_), snapshots, ret);
-}
-
-int
 api_list_snapshots(struct api_client *c, const char *resource_type,
     struct api_snapshot_list **ret, struct api_error *err)
 {
 	if (ret == NULL)
 		return -EINVAL;
 	BLOCKING(api_list_snapshots_async(c, resource_type, wait_cb, &w_, &id_), snapshots, ret);
-}
-
-int
-api_get_snapshot(struct api_client *c, const char *id, struct api_snapshot **ret,
-    struct api_error *err)
-{
-	if (ret == NULL)
-		return -EINVAL;
-	BLOCKING(api_get_snapshot_async(c, id, wait_cb, &w_, &id_), snapshot, ret);
-}
-
-int
-api_delete_snapshot(struct api_client *c, const char *id, struct api_error *err)
-{
-	struct waiter w = { 0 };
-	uint64_t qid = 0;
-	int r;
-
-	r = blocking_ok(c);
-	if (r < 0)
-		return r;
-	r = api_delete_snapshot_async(c, id, wait_cb, &w, &qid);
-	r = wait_for(c, r, qid, &w, err);
-	api_reply_release(&w.reply);
-	return r;
-}
-
-int
-api_list_volumes(struct api_client *c, struct api_volume_list **ret, struct api_error *err)
-{
-	if (ret == NULL)
-		return -EINVAL;
-	BLOCKING(api_list_volumes_async(c, wait_cb, &w_, &id_), volumes, ret);
-}
-
-int
-api_get_volume(struct api_client *c, const char *id, struct api_volume **ret,
-    struct api_error *err)
-{
-	if (ret == NULL)
-		return -EINVAL;
-	BLOCKING(api_get_volume_async(c, id, wait_cb, &w_, &id_), volume, ret);
-}
-
-int
-api_create_volume_snapshot(struct api_client *c, const char *id, const char *name,
-    struct api_snapshot **ret, bool *ret_adopted, struct api_error *err)
-{
-	struct waiter w = { 0 };
-	uint64_t qid = 0;
-	int r;
-
-	if (ret == NULL)
-		return -EINVAL;
-	r = blocking_ok(c);
-	if (r < 0)
-		return r;
-	r = api_create_volume_snapshot_async(c, id, name, wait_cb, &w, &qid);
-	r = wait_for(c, r, qid, &w, err);
-	if (r == 0) {
-		*ret = w.reply.snapshot;
-		w.reply.snapshot = NULL;
-		if (ret_adopted != NULL)
-			*ret_adopted = w.reply.adopted;
-	}
-	api_reply_release(&w.reply);
-	return r;
-}
-
-int
-api_list_volume_snapshots(struct api_client *c, const char *id,
-    struct api_snapshot_list **ret, struct api_error *err)
-{
-	if (ret == NULL)
-		return -EINVAL;
-	BLOCKING(api_list_volume_snapshots_async(c, id, wait_cb, &w_, &id_), snapshots, ret);
-}
-
-int
-api_delete_volume_snapshot(struct api_client *c, const char *id, struct api_error *err)
-{
-	struct waiter w = { 0 };
-	uint64_t qid = 0;
-	int r;
-
-	r = blocking_ok(c);
-	if (r < 0)
-		return r;
-	r = api_delete_volume_snapshot_async(c, id, wait_cb, &w, &qid);
-	r = wait_for(c, r, qid, &w, err);
-	api_reply_release(&w.reply);
-	return r;
 }
 
 const char *

@@ -280,8 +280,7 @@ main_done(struct req *q, CURLcode cc, long status, bool sent, int64_t now)
 			    "the answer is not JSON of the shape the API documents");
 			/* A garbled answer to a read may be a glitch; to a POST it may hide a success. */
 			o.retry = q->kind == REQ_GET || q->kind == REQ_LIST;
-			o.ambiguous = q->kind == REQ_POST_ACTION || q->kind == REQ_POST_VOLSNAP ||
-			    q->kind == REQ_POST_TAG;
+			o.ambiguous = q->kind == REQ_POST_ACTION || q->kind == REQ_POST_VOLSNAP;
 		} else if (r == -EFBIG || r == -ELOOP || r == -EPROTO) {
 			/* A cap or a loop: asking again would bring the same. */
 			o.r = r == -EFBIG ? -EFBIG : -EPROTO;
@@ -316,11 +315,6 @@ main_done(struct req *q, CURLcode cc, long status, bool sent, int64_t now)
 			if (now + delay > q->deadline)
 				delay = 0;
 			api_adopt_begin(q, o.r, &err, now, delay);
-			return;
-		}
-		if (q->kind == REQ_POST_TAG) {
-			err.ambiguous = true;
-			api_req_complete(q, o.r, &err);
 			return;
 		}
 		q->ambiguous_seen = true;

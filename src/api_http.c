@@ -572,8 +572,7 @@ api_classify(struct req *q, CURLcode cc, long status, bool sent, struct api_erro
 	if (err->request_id[0] == '\0')
 		snprintf(err->request_id, sizeof(err->request_id), "%s", q->request_id);
 
-	err->transient = api_status_outcome(status,
-	    q->kind == REQ_POST_ACTION || q->kind == REQ_POST_TAG, o);
+	err->transient = api_status_outcome(status, q->kind == REQ_POST_ACTION, o);
 	if (err->message[0] == '\0' && status >= 500)
 		snprintf(err->message, sizeof(err->message), "server error");
 }

@@ -93,7 +93,6 @@ enum req_kind {
 	REQ_LIST,		/* pages, following links.pages.next */
 	REQ_DELETE,
 	REQ_POST_ACTION,	/* droplet action: adopted from the droplet's actions */
-	REQ_POST_TAG,		/* tag action: never re-sent after an ambiguous failure */
 	REQ_POST_VOLSNAP,	/* volume snapshot: adopted from the volume's snapshots by name */
 };
 

@@ -135,6 +135,21 @@ api_volume_list_free(struct api_volume_list *l)
 	free(l);
 }
 
+/* The one place that knows every object pointer of a reply. */
+static void
+reply_forget(struct api_reply *reply)
+{
+	reply->account = NULL;
+	reply->droplet = NULL;
+	reply->action = NULL;
+	reply->snapshot = NULL;
+	reply->volume = NULL;
+	reply->droplets = NULL;
+	reply->actions = NULL;
+	reply->snapshots = NULL;
+	reply->volumes = NULL;
+}
+
 void
 api_reply_release(struct api_reply *reply)
 {
@@ -149,15 +164,14 @@ api_reply_release(struct api_reply *reply)
 	api_action_list_free(reply->actions);
 	api_snapshot_list_free(reply->snapshots);
 	api_volume_list_free(reply->volumes);
-	reply->account = NULL;
-	reply->droplet = NULL;
-	reply->action = NULL;
-	reply->snapshot = NULL;
-	reply->volume = NULL;
-	reply->droplets = NULL;
-	reply->actions = NULL;
-	reply->snapshots = NULL;
-	reply->volumes = NULL;
+	reply_forget(reply);
+}
+
+void
+api_reply_move(struct api_reply *dst, struct api_reply *src)
+{
+	*dst = *src;
+	reply_forget(src);
 }
 
 const char *
