@@ -5,6 +5,14 @@
 #include <string.h>
 
 #include "api_int.h"
+#include "dosnap/redact.h"
+
+/* How many secrets C has for the redact module: its token, when it has one. */
+static size_t
+n_tokens(const struct api_client *c)
+{
+	return c->token_len > 0 ? 1 : 0;
+}
 
 /*
  * Copy LINE (N bytes) to OUT without the token: an Authorization header
@@ -15,8 +23,9 @@
 static void
 redact_line(const struct api_client *c, const char *line, size_t n, struct api_buf *out)
 {
-	static const char red[] = "[REDACTED]";
-	size_t i = 0;
+	static const char red[] = REDACT_MARK;
+	const char *tok[1] = { c->token };
+	size_t i = 0, hit;
 
 	api_buf_reset(out);
 	if (n >= 14 && api_prefix_icase(line, "authorization:")) {
@@ -24,10 +33,10 @@ redact_line(const struct api_client *c, const char *line, size_t n, struct api_b
 		return;
 	}
 	while (i < n) {
-		if (c->token_len > 0 && n - i >= c->token_len &&
-		    memcmp(line + i, c->token, c->token_len) == 0) {
+		hit = redact_match(tok, n_tokens(c), line + i, n - i);
+		if (hit > 0) {
 			api_buf_append(out, red, sizeof(red) - 1);
-			i += c->token_len;
+			i += hit;
 			continue;
 		}
 		if (n - i >= 14 && api_prefix_icase(line + i, "authorization:")) {
@@ -43,35 +52,15 @@ redact_line(const struct api_client *c, const char *line, size_t n, struct api_b
 	}
 }
 
-/*
- * Copy SRC (N bytes) into DST (SIZE bytes, NUL-terminated) without the
- * token: redact first, then cut.  Each position of SRC is compared with the
- * whole token over the whole of SRC, so a limit can never leave the first
- * part of a token behind; "[REDACTED]" goes in whole or not at all.
- * Returns how many bytes of SRC were used.
- */
+/* Redact, then cut: see redact_cut. */
 size_t
 api_token_cut(const struct api_client *c, const char *src, size_t n, char *dst, size_t size)
 {
-	static const char red[] = "[REDACTED]";
-	size_t i = 0, o = 0;
+	const char *tok[1] = { c->token };
+	size_t used;
 
-	if (size == 0)
-		return 0;
-	while (i < n && o + 1 < size) {
-		if (c->token_len > 0 && n - i >= c->token_len &&
-		    memcmp(src + i, c->token, c->token_len) == 0) {
-			if (o + sizeof(red) - 1 >= size)
-				break;
-			memcpy(dst + o, red, sizeof(red) - 1);
-			o += sizeof(red) - 1;
-			i += c->token_len;
-			continue;
-		}
-		dst[o++] = src[i++];
-	}
-	dst[o] = '\0';
-	return i;
+	redact_cut(tok, n_tokens(c), src, n, dst, size, &used);
+	return used;
 }
 
 void
@@ -168,14 +157,10 @@ api_scrub(const struct api_client *c, char *s, size_t size)
 void
 api_drop_token_tail(const struct api_client *c, char *s, size_t size)
 {
-	size_t n = strlen(s), k;
+	const char *tok[1] = { c->token };
+	size_t n = strlen(s);
 
 	if (c->token_len == 0 || n + 1 < size)
 		return;
-	for (k = c->token_len - 1 < n ? c->token_len - 1 : n; k > 0; k--) {
-		if (memcmp(s + n - k, c->token, k) == 0) {
-			s[n - k] = '\0';
-			return;
-		}
-	}
+	s[redact_drop_tail(tok, n_tokens(c), s, n)] = '\0';
 }
