@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "dosnap/api.h"
+#include "dosnap/redact.h"
 #include "mockutil.h"
 
 /* A token nobody would type by chance, so finding it in a trace means a leak. */
@@ -256,6 +257,55 @@ START_TEST(test_client_args)
 	ck_assert_int_eq(api_client_new(&cfg, &c), -ELIBACC);
 	ck_assert_ptr_null(c);
 	api_client_free(NULL);
+}
+END_TEST
+
+/* --- redaction (no network) ----------------------------------------------- */
+
+/* The one redaction function: two secrets, then cut to SIZE bytes. */
+static const struct redact_row {
+	const char *src;
+	size_t size;
+	const char *want;
+	size_t used;
+} redact_rows[] = {
+	{ "a sekret-1 b", 64, "a [REDACTED] b", 12 },
+	{ "x other-secret y sekret-1", 64, "x [REDACTED] y [REDACTED]", 25 },
+	{ "sekret-1sekret-1", 64, "[REDACTED][REDACTED]", 16 },
+	{ "sekret-", 64, "sekret-", 7 },		/* a part alone is no match here... */
+	{ "ab sekret-1", 8, "ab ", 3 },		/* ...and the mark goes in whole or not at all */
+	{ "ab sekret-1", 14, "ab [REDACTED]", 11 },
+	{ "abcdef", 4, "abc", 3 },
+	{ "", 8, "", 0 },
+};
+
+START_TEST(test_redact)
+{
+	static const char *const secrets[] = { "sekret-1", "other-secret", "" };
+	const struct redact_row *row = &redact_rows[_i];
+	char dst[64];
+	size_t used = 99, n;
+
+	n = redact_cut(secrets, 3, row->src, strlen(row->src), dst, row->size, &used);
+	ck_assert_str_eq(dst, row->want);
+	ck_assert_uint_eq(n, strlen(row->want));
+	ck_assert_uint_eq(used, row->used);
+	ck_assert_uint_eq(redact_match(secrets, 3, row->src, strlen(row->src)),
+	    strncmp(row->src, "sekret-1", 8) == 0 ? 8 : 0);
+}
+END_TEST
+
+START_TEST(test_redact_tail)
+{
+	static const char *const secrets[] = { "sekret-1" };
+
+	/* A text cut inside a secret loses the part that begins it, whatever its length. */
+	ck_assert_uint_eq(redact_drop_tail(secrets, 1, "abc sekret-", 11), 4);
+	ck_assert_uint_eq(redact_drop_tail(secrets, 1, "abc s", 5), 4);
+	ck_assert_uint_eq(redact_drop_tail(secrets, 1, "abc sekret-1", 12), 12);
+	ck_assert_uint_eq(redact_drop_tail(secrets, 1, "abc x", 5), 5);
+	ck_assert_uint_eq(redact_drop_tail(secrets, 0, "abc s", 5), 5);
+	ck_assert_uint_eq(redact_cut(secrets, 1, "x", 1, NULL, 0, NULL), 0);
 }
 END_TEST
 
@@ -1267,6 +1317,8 @@ api_suite(void)
 	tcase_add_loop_test(unit, test_loopback, 0, (int)(sizeof(host_rows) / sizeof(host_rows[0])));
 	tcase_add_loop_test(unit, test_base_url, 0, (int)(sizeof(url_rows) / sizeof(url_rows[0])));
 	tcase_add_test(unit, test_client_args);
+	tcase_add_loop_test(unit, test_redact, 0, (int)(sizeof(redact_rows) / sizeof(redact_rows[0])));
+	tcase_add_test(unit, test_redact_tail);
 	tcase_add_test(unit, test_decode_droplet);
 	tcase_add_test(unit, test_decode_lists);
 	tcase_add_test(unit, test_decode_bad);
