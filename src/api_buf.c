@@ -4,32 +4,28 @@
 #include <string.h>
 
 #include "api_int.h"
+#include "dosnap/util.h"
+
+/* The first allocation: most answers and lines fit in it. */
+#define BUF_FIRST	4096
 
 int
 api_buf_append(struct api_buf *b, const void *p, size_t n)
 {
 	size_t want;
-	char *d;
+	int r;
 
 	if (n > b->cap - b->len) {
 		b->overflow = true;
 		return -EFBIG;
 	}
 	want = b->len + n + 1;
-	if (want > b->alloc) {
-		size_t a = b->alloc > 0 ? b->alloc : 4096;
-
-		while (a < want)
-			a *= 2;
-		/* Doubling must not take the allocation far past the cap. */
-		if (a > b->cap + 1 && want <= b->cap + 1)
-			a = b->cap + 1;
-		d = realloc(b->data, a);
-		if (d == NULL)
-			return -ENOMEM;
-		b->data = d;
-		b->alloc = a;
-	}
+	if (b->alloc == 0 && want < BUF_FIRST)
+		want = BUF_FIRST < b->cap + 1 ? BUF_FIRST : b->cap + 1;
+	/* Doubling, but never past the cap (and its NUL): WANT is within it. */
+	r = grow_array(&b->data, &b->alloc, want, 1, b->cap + 1);
+	if (r < 0)
+		return r;
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';

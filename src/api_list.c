@@ -7,11 +7,15 @@
 #include "api_int.h"
 #include "dosnap/util.h"
 
-/* Move ADD's items to the end of *ITEMS (N of them, ITEM_SIZE bytes each). */
+/*
+ * Move ADD's items to the end of *ITEMS (N of them, room for *ALLOC,
+ * ITEM_SIZE bytes each).
+ */
 static int
-append_items(void **items, size_t *n, void *add, size_t add_n, size_t item_size)
+append_items(void **items, size_t *n, size_t *alloc, const void *add, size_t add_n,
+    size_t item_size)
 {
-	unsigned char *d;
+	int r;
 
 	if (add_n == 0)
 		return 0;
@@ -20,11 +24,10 @@ append_items(void **items, size_t *n, void *add, size_t add_n, size_t item_size)
 		    API_LIST_MAX);
 		return -EFBIG;
 	}
-	d = realloc(*items, (*n + add_n) * item_size);
-	if (d == NULL)
-		return -ENOMEM;
-	memcpy(d + *n * item_size, add, add_n * item_size);
-	*items = d;
+	r = grow_array(items, alloc, *n + add_n, item_size, API_LIST_MAX);
+	if (r < 0)
+		return r;
+	memcpy((unsigned char *)*items + *n * item_size, add, add_n * item_size);
 	*n += add_n;
 	return 0;
 }
@@ -43,10 +46,12 @@ list_append(struct req *q, struct api_reply *page)
 		if (acc->field == NULL) {					\
 			acc->field = page->field;				\
 			page->field = NULL;					\
+			q->items_alloc = acc->field->n;				\
 			break;							\
 		}								\
 		r = append_items((void **)&acc->field->items, &acc->field->n,	\
-		    page->field->items, page->field->n, sizeof(type));		\
+		    &q->items_alloc, page->field->items, page->field->n,	\
+		    sizeof(type));						\
 		if (r == 0) {							\
 			free(page->field->items);				\
 			page->field->items = NULL;				\
