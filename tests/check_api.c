@@ -98,48 +98,40 @@ fmt_err(const struct api_error *err)
 
 /*
  * A request made the way the program makes its requests: queued with an
- * *_async call whose callback (wait_cb) keeps the whole reply in a waiter,
- * then the loop run until it is done.  fresh() readies a waiter for the
- * next call and frees what the last one left in it.
+ * *_async call whose callback (keep_cb) moves the whole reply into the
+ * caller's, then the loop run until the reply has its request id.
+ * fresh() readies a reply for the next call and frees what the last left.
  */
-struct waiter {
-	bool done;
-	struct api_reply reply;
-};
-
 static void
-wait_cb(struct api_client *c, struct api_reply *reply, void *userdata)
+keep_cb(struct api_client *c, struct api_reply *reply, void *userdata)
 {
-	struct waiter *w = userdata;
-
 	(void)c;
-	api_reply_move(&w->reply, reply);
-	w->done = true;
+	api_reply_move(userdata, reply);
 }
 
-static struct waiter *
-fresh(struct waiter *w)
+static struct api_reply *
+fresh(struct api_reply *w)
 {
-	api_reply_release(&w->reply);
+	api_reply_release(w);
 	memset(w, 0, sizeof(*w));
 	return w;
 }
 
 /* R is what queueing returned; the reply's R, with ERR filled on failure. */
 static int
-await(struct api_client *c, int r, struct waiter *w, struct api_error *err)
+await(struct api_client *c, int r, const struct api_reply *w, struct api_error *err)
 {
 	int64_t start = now_ms();
 
 	if (r < 0)
 		return r;
-	while (!w->done) {
+	while (w->request == 0) {
 		ck_assert_int_ge(api_client_run(c, 1000), 0);
 		ck_assert_msg(now_ms() - start < 60000, "the request does not end");
 	}
-	if (w->reply.r < 0 && err != NULL)
-		*err = w->reply.error;
-	return w->reply.r;
+	if (w->r < 0 && err != NULL)
+		*err = w->error;
+	return w->r;
 }
 
 /* --- times and hosts (no network) ----------------------------------------- */
@@ -493,15 +485,15 @@ START_TEST(test_operations)
 	struct api_snapshot *s = NULL;
 	struct api_volume *v = NULL;
 	struct mock_droplet_info info;
-	struct waiter w = { 0 };
+	struct api_reply w = { 0 };
 	bool adopted = true, found;
 	size_t i;
 	int r;
 
-	r = await(c, api_get_account_async(c, wait_cb, fresh(&w), NULL), &w, &err);
+	r = await(c, api_get_account_async(c, keep_cb, fresh(&w), NULL), &w, &err);
 	ck_assert_msg(r == 0, "account: %s", fmt_err(&err));
-	acct = w.reply.account;
-	w.reply.account = NULL;
+	acct = w.account;
+	w.account = NULL;
 	ck_assert_ptr_nonnull(acct->email);
 	ck_assert_str_eq(acct->status, "active");
 	api_account_free(acct);
@@ -536,25 +528,25 @@ START_TEST(test_operations)
 	ck_assert_int_eq(api_get_action(c, a->id, &a2, &err), 0);
 	ck_assert_int_eq(a2->id, a->id);
 	api_action_free(a2);
-	ck_assert_int_eq(await(c, api_get_droplet_action_async(c, 1002, a->id, wait_cb, fresh(&w),
+	ck_assert_int_eq(await(c, api_get_droplet_action_async(c, 1002, a->id, keep_cb, fresh(&w),
 	    NULL), &w, &err), 0);
-	ck_assert_str_eq(w.reply.action->type, "power_off");
+	ck_assert_str_eq(w.action->type, "power_off");
 	api_action_free(a);
 	ck_assert_int_eq(api_list_droplet_actions(c, 1002, 0, &al, &err), 0);
 	ck_assert_uint_eq(al->n, 1);
 	api_action_list_free(al);
-	ck_assert_int_eq(await(c, api_post_droplet_action_async(c, 1003, "power_on", NULL, wait_cb,
+	ck_assert_int_eq(await(c, api_post_droplet_action_async(c, 1003, "power_on", NULL, keep_cb,
 	    fresh(&w), NULL), &w, &err), 0);
-	ck_assert_int_eq(await(c, api_list_actions_async(c, 0, wait_cb, fresh(&w), NULL), &w, &err),
+	ck_assert_int_eq(await(c, api_list_actions_async(c, 0, keep_cb, fresh(&w), NULL), &w, &err),
 	    0);
-	ck_assert_uint_eq(w.reply.actions->n, 2);
-	ck_assert_int_eq(await(c, api_list_actions_async(c, 1, wait_cb, fresh(&w), NULL), &w, &err),
+	ck_assert_uint_eq(w.actions->n, 2);
+	ck_assert_int_eq(await(c, api_list_actions_async(c, 1, keep_cb, fresh(&w), NULL), &w, &err),
 	    0);
-	ck_assert_uint_eq(w.reply.actions->n, 1);
+	ck_assert_uint_eq(w.actions->n, 1);
 
-	ck_assert_int_eq(await(c, api_list_droplet_snapshots_async(c, 1001, wait_cb, fresh(&w),
+	ck_assert_int_eq(await(c, api_list_droplet_snapshots_async(c, 1001, keep_cb, fresh(&w),
 	    NULL), &w, &err), 0);
-	sl = w.reply.snapshots;
+	sl = w.snapshots;
 	ck_assert_uint_eq(sl->n, 2);
 	ck_assert_str_eq(sl->items[0].id, "5001");
 	ck_assert_str_eq(sl->items[0].resource_id, "1001");
@@ -575,39 +567,39 @@ START_TEST(test_operations)
 			found = strcmp(sl->items[i].name, "alpha-old") == 0;
 	ck_assert(found);
 	api_snapshot_list_free(sl);
-	ck_assert_int_eq(await(c, api_delete_snapshot_async(c, "5001", wait_cb, fresh(&w), NULL),
+	ck_assert_int_eq(await(c, api_delete_snapshot_async(c, "5001", keep_cb, fresh(&w), NULL),
 	    &w, &err), 0);
 	ck_assert_int_eq(mock_droplet_get(m, 1001, &info), 0);
 	ck_assert_uint_eq(info.n_snapshots, 1);
 	/* Gone: a second delete is a 404 (no earlier ambiguous attempt to excuse it). */
-	ck_assert_int_eq(await(c, api_delete_snapshot_async(c, "5001", wait_cb, fresh(&w), NULL),
+	ck_assert_int_eq(await(c, api_delete_snapshot_async(c, "5001", keep_cb, fresh(&w), NULL),
 	    &w, &err), -ENOENT);
 
-	ck_assert_int_eq(await(c, api_get_volume_async(c, VOLUME_ID, wait_cb, fresh(&w), NULL), &w,
+	ck_assert_int_eq(await(c, api_get_volume_async(c, VOLUME_ID, keep_cb, fresh(&w), NULL), &w,
 	    &err), 0);
-	v = w.reply.volume;
-	w.reply.volume = NULL;
+	v = w.volume;
+	w.volume = NULL;
 	ck_assert_str_eq(v->id, VOLUME_ID);
 	ck_assert_str_eq(v->name, "gamma-data");
 	ck_assert_int_eq(v->size_gigabytes, 50);
 	ck_assert_uint_eq(v->n_droplet_ids, 1);
 	ck_assert_int_eq(v->droplet_ids[0], 1003);
 	api_volume_free(v);
-	r = await(c, api_create_volume_snapshot_async(c, VOLUME_ID, "gamma-data-2", wait_cb,
+	r = await(c, api_create_volume_snapshot_async(c, VOLUME_ID, "gamma-data-2", keep_cb,
 	    fresh(&w), NULL), &w, &err);
 	ck_assert_msg(r == 0, "volume snapshot: %s", fmt_err(&err));
-	ck_assert(!w.reply.adopted);
-	s = w.reply.snapshot;
-	w.reply.snapshot = NULL;
+	ck_assert(!w.adopted);
+	s = w.snapshot;
+	w.snapshot = NULL;
 	ck_assert_str_eq(s->name, "gamma-data-2");
 	api_snapshot_free(s);
-	ck_assert_int_eq(await(c, api_list_volume_snapshots_async(c, VOLUME_ID, wait_cb, fresh(&w),
+	ck_assert_int_eq(await(c, api_list_volume_snapshots_async(c, VOLUME_ID, keep_cb, fresh(&w),
 	    NULL), &w, &err), 0);
-	sl = w.reply.snapshots;
+	sl = w.snapshots;
 	ck_assert_uint_eq(sl->n, 2);
 	for (i = 0; i < sl->n; i++)
 		ck_assert_int_eq(sl->items[i].resource_type, API_RESOURCE_VOLUME);
-	ck_assert_int_eq(await(c, api_delete_volume_snapshot_async(c, VOLSNAP_ID, wait_cb, fresh(&w),
+	ck_assert_int_eq(await(c, api_delete_volume_snapshot_async(c, VOLSNAP_ID, keep_cb, fresh(&w),
 	    NULL), &w, &err), 0);
 	ck_assert_int_eq(mock_volume_snapshots(m, VOLUME_ID, NULL, 0), 1);
 
@@ -757,7 +749,7 @@ START_TEST(test_connection_refused)
 	struct api_config cfg;
 	struct api_client *c;
 	struct api_error err;
-	struct waiter w = { 0 };
+	struct api_reply w = { 0 };
 	char url[64];
 
 	snprintf(url, sizeof(url), "%s", mock_url(m));
@@ -765,8 +757,8 @@ START_TEST(test_connection_refused)
 	cfg.base_url = url;
 	mock_stop(m);
 	c = new_client(&cfg);
-	ck_assert_int_eq(await(c, api_get_account_async(c, wait_cb, &w, NULL), &w, &err), -EIO);
-	ck_assert_ptr_null(w.reply.account);
+	ck_assert_int_eq(await(c, api_get_account_async(c, keep_cb, &w, NULL), &w, &err), -EIO);
+	ck_assert_ptr_null(w.account);
 	ck_assert(err.transient);
 	ck_assert(!err.ambiguous);
 	ck_assert_int_eq(err.attempts, 4);
@@ -901,15 +893,15 @@ START_TEST(test_volume_snapshot_adopted)
 	struct mock *m = start_mock("basic.json", 0);
 	struct api_client *c = client_for(m);
 	struct api_error err;
-	struct waiter w = { 0 };
+	struct api_reply w = { 0 };
 	int r;
 
 	add_fault(m, "kind=truncated,once,method=POST,path=/v2/volumes/*/snapshots");
-	r = await(c, api_create_volume_snapshot_async(c, VOLUME_ID, "gamma-data-dosnap", wait_cb,
+	r = await(c, api_create_volume_snapshot_async(c, VOLUME_ID, "gamma-data-dosnap", keep_cb,
 	    &w, NULL), &w, &err);
 	ck_assert_msg(r == 0, "%s", fmt_err(&err));
-	ck_assert(w.reply.adopted);
-	ck_assert_str_eq(w.reply.snapshot->name, "gamma-data-dosnap");
+	ck_assert(w.adopted);
+	ck_assert_str_eq(w.snapshot->name, "gamma-data-dosnap");
 	ck_assert_int_eq(mock_volume_snapshots(m, VOLUME_ID, NULL, 0), 2);
 	ck_assert_uint_eq(mock_request_count(m, "POST", "/v2/volumes/*/snapshots", 0), 1);
 	fresh(&w);
@@ -1180,7 +1172,7 @@ START_TEST(test_trace_redacted)
 	struct api_client *c;
 	struct api_error err;
 	struct capture cap = { 0 };
-	struct waiter w = { 0 };
+	struct api_reply w = { 0 };
 	struct api_droplet *d = NULL;
 	struct api_action *a = NULL;
 	struct api_droplet_list *dl = NULL;
@@ -1191,7 +1183,7 @@ START_TEST(test_trace_redacted)
 	cfg.trace_bodies = true;
 	c = new_client(&cfg);
 	add_fault(m, "kind=503,once,method=GET,path=/v2/account");
-	ck_assert_int_eq(await(c, api_get_account_async(c, wait_cb, &w, NULL), &w, &err), 0);
+	ck_assert_int_eq(await(c, api_get_account_async(c, keep_cb, &w, NULL), &w, &err), 0);
 	fresh(&w);
 	ck_assert_int_eq(api_list_droplets(c, "web", NULL, &dl, &err), 0);
 	api_droplet_list_free(dl);
