@@ -24,6 +24,21 @@
 #define DOSNAP_VERSION "unknown"
 #endif
 
+/*
+ * gcc 12's -fanalyzer, which looks deeper into these small files than it
+ * could into the one big api.c they came from, reports a few things that
+ * cannot happen; each use says which and why.  ANALYZER_QUIET(W) and
+ * ANALYZER_LOUD around a function silence warning W (a string) there only.
+ */
+#define API_PRAGMA(x)		_Pragma(#x)
+#if defined(__GNUC__) && !defined(__clang__)
+#define ANALYZER_QUIET(w)	API_PRAGMA(GCC diagnostic push) API_PRAGMA(GCC diagnostic ignored w)
+#define ANALYZER_LOUD		API_PRAGMA(GCC diagnostic pop)
+#else
+#define ANALYZER_QUIET(w)
+#define ANALYZER_LOUD
+#endif
+
 #define TOKEN_MAX		1024
 #define TRACE_LINE_MAX		(16 * 1024)
 #define TRACE_BODY_MAX		4096

@@ -128,34 +128,58 @@ jget(const cJSON *obj, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(obj, key);
 }
 
+/*
+ * V's text; NULL when V is absent, null or not a string.  (cJSON_IsString
+ * is false for NULL too, but gcc's -fanalyzer cannot see into it: every
+ * string is read through here, with the test written out.)
+ */
+static const char *
+jstring(const cJSON *v)
+{
+	if (v == NULL || !cJSON_IsString(v))
+		return NULL;
+	return v->valuestring;
+}
+
+/* Whether V is the string S. */
+static bool
+jis(const cJSON *v, const char *s)
+{
+	const char *t = jstring(v);
+
+	return t != NULL && strcmp(t, s) == 0;
+}
+
 /* A new copy of string field KEY; NULL when absent, null or not a string. */
 static int
 jstr(const cJSON *obj, const char *key, char **ret)
 {
-	const cJSON *v = jget(obj, key);
+	const char *s = jstring(jget(obj, key));
 
 	*ret = NULL;
-	if (!cJSON_IsString(v) || v->valuestring == NULL)
+	if (s == NULL)
 		return 0;
-	*ret = dup_capped(v->valuestring, STRING_MAX);
+	*ret = dup_capped(s, STRING_MAX);
 	return *ret == NULL ? -ENOMEM : 0;
 }
 
 static void
 jstr_fixed(const cJSON *obj, const char *key, char *buf, size_t size)
 {
-	const cJSON *v = jget(obj, key);
+	const char *s = jstring(jget(obj, key));
 
 	buf[0] = '\0';
-	if (cJSON_IsString(v) && v->valuestring != NULL)
-		snprintf(buf, size, "%s", v->valuestring);
+	if (s != NULL)
+		snprintf(buf, size, "%s", s);
 }
 
 /* An integer from a JSON number (integral, exactly representable) or a decimal string. */
 static bool
 jint_value(const cJSON *v, int64_t *ret)
 {
-	if (cJSON_IsNumber(v)) {
+	const char *s = jstring(v);
+
+	if (v != NULL && cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
 
 		/* No libm: the dosnap binary does not link it.  The range test also rejects NaN. */
@@ -165,8 +189,7 @@ jint_value(const cJSON *v, int64_t *ret)
 		*ret = (int64_t)d;
 		return true;
 	}
-	if (cJSON_IsString(v) && v->valuestring != NULL) {
-		const char *s = v->valuestring;
+	if (s != NULL) {
 		int64_t n = 0;
 		size_t i, len = strnlen(s, 20);
 
@@ -198,10 +221,10 @@ jint(const cJSON *obj, const char *key, int64_t dflt)
 static int64_t
 jtime(const cJSON *obj, const char *key)
 {
-	const cJSON *v = jget(obj, key);
+	const char *s = jstring(jget(obj, key));
 	int64_t t;
 
-	if (!cJSON_IsString(v) || api_parse_time(v->valuestring, &t) < 0)
+	if (s == NULL || api_parse_time(s, &t) < 0)
 		return 0;
 	return t;
 }
@@ -211,12 +234,13 @@ static int
 jid_string(const cJSON *obj, const char *key, char **ret)
 {
 	const cJSON *v = jget(obj, key);
+	const char *s = jstring(v);
 	int64_t n;
 
 	*ret = NULL;
-	if (cJSON_IsString(v) && v->valuestring != NULL && v->valuestring[0] != '\0')
-		*ret = dup_capped(v->valuestring, 256);
-	else if (cJSON_IsNumber(v) && jint_value(v, &n))
+	if (s != NULL && s[0] != '\0')
+		*ret = dup_capped(s, 256);
+	else if (v != NULL && cJSON_IsNumber(v) && jint_value(v, &n))
 		*ret = str_printf("%lld", (long long)n);
 	else
 		return -EPROTO;
@@ -254,8 +278,8 @@ jstrv(const cJSON *obj, const char *key, size_t max, char ***ret, size_t *ret_n)
 
 		if (n == cap)
 			break;
-		if (cJSON_IsString(e) && e->valuestring != NULL)
-			v[n] = dup_capped(e->valuestring, STRING_MAX);
+		if (jstring(e) != NULL)
+			v[n] = dup_capped(jstring(e), STRING_MAX);
 		else if (jint_value(e, &num))
 			v[n] = str_printf("%lld", (long long)num);
 		else
@@ -290,14 +314,13 @@ droplet_status_from(const char *s)
 static int
 decode_droplet(const cJSON *o, struct api_droplet *d)
 {
-	const cJSON *status, *region;
+	const cJSON *region;
 	int r;
 
 	memset(d, 0, sizeof(*d));
 	if (!cJSON_IsObject(o) || !jint_value(jget(o, "id"), &d->id) || d->id <= 0)
 		return -EPROTO;
-	status = jget(o, "status");
-	d->status = droplet_status_from(cJSON_IsString(status) ? status->valuestring : NULL);
+	d->status = droplet_status_from(jstring(jget(o, "status")));
 	d->locked = cJSON_IsTrue(jget(o, "locked"));
 	d->created_at = jtime(o, "created_at");
 	d->disk_gigabytes = jint(o, "disk", 0);
@@ -324,7 +347,7 @@ fail:
 static enum api_action_status
 action_status_from(const cJSON *v)
 {
-	const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+	const char *s = jstring(v);
 
 	if (s == NULL)
 		return API_ACTION_UNKNOWN;
@@ -375,17 +398,17 @@ decode_snapshot(const cJSON *o, bool droplet_list, struct api_snapshot *s)
 			goto fail;
 	}
 	v = jget(o, "resource_type");
-	if (cJSON_IsString(v) && strcmp(v->valuestring, "volume") == 0)
+	if (jis(v, "volume"))
 		s->resource_type = API_RESOURCE_VOLUME;
-	else if (droplet_list || (cJSON_IsString(v) && strcmp(v->valuestring, "droplet") == 0))
+	else if (droplet_list || jis(v, "droplet"))
 		s->resource_type = API_RESOURCE_DROPLET;
 	v = jget(o, "type");
-	if (cJSON_IsString(v) && strcmp(v->valuestring, "snapshot") == 0)
+	if (jis(v, "snapshot"))
 		s->type = API_SNAPSHOT_TYPE_SNAPSHOT;
-	else if (cJSON_IsString(v) && strcmp(v->valuestring, "backup") == 0)
+	else if (jis(v, "backup"))
 		s->type = API_SNAPSHOT_TYPE_BACKUP;
 	v = jget(o, "size_gigabytes");
-	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e15)
+	if (v != NULL && cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e15)
 		s->size_gigabytes = v->valuedouble;
 	s->min_disk_size = jint(o, "min_disk_size", 0);
 	r = jstrv(o, "tags", API_ITEM_TAGS_MAX, &s->tags, &s->n_tags);
@@ -563,13 +586,13 @@ decode_array(const cJSON *root, const char *key, enum api_body_kind kind,
 static int
 decode_next(const cJSON *root, char **ret_next)
 {
-	const cJSON *next;
+	const char *next;
 
 	*ret_next = NULL;
-	next = jget(jget(jget(root, "links"), "pages"), "next");
-	if (!cJSON_IsString(next) || next->valuestring == NULL || next->valuestring[0] == '\0')
+	next = jstring(jget(jget(jget(root, "links"), "pages"), "next"));
+	if (next == NULL || next[0] == '\0')
 		return 0;
-	*ret_next = dup_capped(next->valuestring, 2048);
+	*ret_next = dup_capped(next, 2048);
 	return *ret_next == NULL ? -ENOMEM : 0;
 }
 
@@ -791,11 +814,11 @@ api_json_error(const char *body, size_t len, const char *token, struct api_error
 	if (root == NULL)
 		return;
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		const cJSON *v = jget(root, fields[i].key);
+		const char *s = jstring(jget(root, fields[i].key));
 
-		if (cJSON_IsString(v) && v->valuestring != NULL)
-			redact_cut(secrets, token != NULL ? 1 : 0, v->valuestring,
-			    strlen(v->valuestring), (char *)err + fields[i].off, fields[i].size, NULL);
+		if (s != NULL)
+			redact_cut(secrets, token != NULL ? 1 : 0, s, strlen(s),
+			    (char *)err + fields[i].off, fields[i].size, NULL);
 	}
 	cJSON_Delete(root);
 }
