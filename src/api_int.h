@@ -253,6 +253,13 @@ int	api_list_page(struct req *q, int64_t now);
 
 /* --- libcurl: options, callbacks, URLs (api_http.c) ------------------------ */
 
+/* Set option OPT of easy handle E, or go to the caller's fail label. */
+#define SETOPT(e, opt, val)						\
+	do {								\
+		if (api_curl.easy_setopt((e), (opt), (val)) != CURLE_OK) \
+			goto fail;					\
+	} while (0)
+
 /* Set up and add a transfer for Q's current attempt.  0, -ENOMEM or -EIO. */
 int	api_req_start(struct req *q, int64_t now);
 
