@@ -114,7 +114,8 @@ hash_fnv1a64(const void *data, size_t len)
 int
 grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max)
 {
-	void *old, *p;
+	/* A T ** seen as void **: POSIX gives every object pointer void *'s representation. */
+	void **slot = arrayp, *p;
 	size_t n;
 
 	if (need <= *cap)
@@ -124,11 +125,10 @@ grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max)
 	n = *cap < 8 ? 8 : *cap;
 	while (n < need)
 		n = n > max / 2 ? max : n * 2;
-	memcpy(&old, arrayp, sizeof(old));	/* T ** seen as void **, without aliasing it */
-	p = realloc(old, n * size);
+	p = realloc(*slot, n * size);
 	if (p == NULL)
 		return -ENOMEM;
-	memcpy(arrayp, &p, sizeof(p));
+	*slot = p;
 	*cap = n;
 	return 0;
 }
