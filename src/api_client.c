@@ -489,13 +489,6 @@ api_client_next_timeout(const struct api_client *c)
 	return t;
 }
 
-void
-api_client_wakeup(struct api_client *c)
-{
-	if (c != NULL && c->multi != NULL)
-		api_curl.multi_wakeup(c->multi);
-}
-
 int
 api_client_cancel(struct api_client *c, uint64_t id)
 {

@@ -6,7 +6,7 @@
 
 #include "api_int.h"
 
-/* The oldest libcurl with everything used here (curl_multi_wakeup). */
+/* The oldest libcurl dosnap accepts: the one it was written and tested against. */
 #define CURL_MIN_VERSION	0x074400	/* 7.68.0 */
 
 struct api_curl_fns api_curl;
@@ -68,7 +68,6 @@ api_curl_load(const char *path)
 	LOAD_SYM(h, multi_remove_handle, "curl_multi_remove_handle");
 	LOAD_SYM(h, multi_perform, "curl_multi_perform");
 	LOAD_SYM(h, multi_poll, "curl_multi_poll");
-	LOAD_SYM(h, multi_wakeup, "curl_multi_wakeup");
 	LOAD_SYM(h, multi_info_read, "curl_multi_info_read");
 	LOAD_SYM(h, url, "curl_url");
 	LOAD_SYM(h, url_cleanup, "curl_url_cleanup");

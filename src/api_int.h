@@ -69,7 +69,6 @@ struct api_curl_fns {
 	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
 	CURLMcode (*multi_perform)(CURLM *, int *);
 	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned, int, int *);
-	CURLMcode (*multi_wakeup)(CURLM *);
 	CURLMsg *(*multi_info_read)(CURLM *, int *);
 	CURLU *(*url)(void);
 	void (*url_cleanup)(CURLU *);

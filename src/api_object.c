@@ -191,19 +191,3 @@ api_droplet_status_name(enum api_droplet_status s)
 	}
 	return "unknown";
 }
-
-const char *
-api_action_status_name(enum api_action_status s)
-{
-	switch (s) {
-	case API_ACTION_IN_PROGRESS:
-		return "in-progress";
-	case API_ACTION_COMPLETED:
-		return "completed";
-	case API_ACTION_ERRORED:
-		return "errored";
-	case API_ACTION_UNKNOWN:
-		break;
-	}
-	return "unknown";
-}

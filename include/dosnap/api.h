@@ -246,7 +246,6 @@ void	api_snapshot_list_free(struct api_snapshot_list *l);
 void	api_volume_list_free(struct api_volume_list *l);
 
 const char *api_droplet_status_name(enum api_droplet_status s);
-const char *api_action_status_name(enum api_action_status s);
 
 /* --- results --------------------------------------------------------------
  * What a callback receives.  On success R is 0 and the one pointer that
@@ -340,11 +339,6 @@ void	api_client_stats(const struct api_client *c, struct api_stats *ret);
  */
 long	api_client_next_timeout(const struct api_client *c);
 
-/*
- * Make a concurrent or coming api_client_run return early (for example from
- * a signal handler: it only writes to a pipe).
- */
-void	api_client_wakeup(struct api_client *c);
 
 /*
  * Cancel request ID: its callback runs, with -ECANCELED, from the next
