@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "dosnap/calendar.h"
 #include "state.h"
 
 /* Silences -Wanalyzer-malloc-leak (see its uses); clang knows no such warning. */
@@ -97,21 +98,6 @@ maction_type_parse(const char *s, enum mock_action_type *ret)
 	return -EINVAL;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 int
 mstate_parse_time(const char *s, double *ret)
 {
@@ -125,7 +111,7 @@ mstate_parse_time(const char *s, double *ret)
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
 	    h < 0 || mi < 0 || sec < 0)
 		return -EINVAL;
-	*ret = (double)(days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec);
+	*ret = (double)(cal_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec);
 	return 0;
 }
 

@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dosnap/calendar.h"
 #include "dosnap/schedule.h"
 #include "dosnap/tz.h"
 #include "dosnap/util.h"
 
-#define SECS_PER_DAY		86400
-#define MAX_DURATION		(400LL * SECS_PER_DAY)
+#define MAX_DURATION		(400LL * CAL_SECS_PER_DAY)
 #define MAX_KEEP		10000
 #define MAX_TAG			255
 #define MAX_TEMPLATE		255
@@ -23,7 +23,7 @@
 /* A line of SCHED_MAX_LINE bytes has at most this many blank-separated tokens. */
 #define MAX_TOKENS		(SCHED_MAX_LINE / 2 + 1)
 /* sched_next looks this far ahead: 30 years of 366 days. */
-#define LOOKAHEAD		(30LL * 366 * SECS_PER_DAY)
+#define LOOKAHEAD		(30LL * 366 * CAL_SECS_PER_DAY)
 /* The largest clock change cronie treats as daylight saving time (cron.c, 3 * MINUTE_COUNT). */
 #define DST_MAX_JUMP		(3 * 3600)
 /* sched_next's input range: years 1 to about 9000, so the arithmetic cannot overflow. */
@@ -306,7 +306,7 @@ static int
 parse_duration(const char *s, size_t len, int64_t *ret)
 {
 	static const char units[] = "dhms";
-	static const int64_t mult[] = { SECS_PER_DAY, 3600, 60, 1 };
+	static const int64_t mult[] = { CAL_SECS_PER_DAY, 3600, 60, 1 };
 	int64_t total = 0;
 	size_t i = 0, next_unit = 0;
 
@@ -556,14 +556,14 @@ parse_field(struct parser *p, enum field_id fid, const struct tok *t, uint64_t *
 static bool
 can_fire(const struct sched_entry *e)
 {
-	static const unsigned char maxday[] = { 0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	unsigned m;
 
 	/* With neither field starred, any day of the week in a month will do. */
 	if (!e->mday_star && !e->wday_star)
 		return e->months != 0 && e->wdays != 0;
 	for (m = 1; m <= 12; m++) {
-		uint32_t valid = (uint32_t)(((uint64_t)1 << (maxday[m] + 1)) - 2);
+		/* The most days the month ever has: those of a leap year (2000). */
+		uint32_t valid = (uint32_t)(((uint64_t)1 << (cal_month_days(2000, m) + 1)) - 2);
 
 		if ((e->months >> m & 1) && (e->mdays & valid) != 0)
 			return e->wdays != 0;
@@ -1589,29 +1589,9 @@ sched_matches(const struct sched_entry *e, unsigned month, unsigned mday, unsign
 }
 
 static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	if ((a % b != 0) && ((a < 0) != (b < 0)))
-		q--;
-	return q;
-}
-
-static int64_t
 ceil_minute(int64_t t)
 {
-	return floor_div(t + 59, 60) * 60;
-}
-
-static unsigned
-days_in_month(int64_t y, unsigned m)
-{
-	static const unsigned char len[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return len[m - 1];
+	return cal_floor_div(t + 59, 60) * 60;
 }
 
 /* The days (bits 1..31) of month M of year Y that match E; FIRST is the 1st's day number. */
@@ -1621,9 +1601,8 @@ day_mask(const struct sched_entry *e, int64_t y, unsigned m, int64_t first)
 	uint32_t valid, wmask = 0;
 	unsigned w1, k;
 
-	valid = (uint32_t)(((uint64_t)1 << (days_in_month(y, m) + 1)) - 2);
-	/* 1970-01-01, day 0, was a Thursday. */
-	w1 = (unsigned)(((first + 4) % 7 + 7) % 7);
+	valid = (uint32_t)(((uint64_t)1 << (cal_month_days(y, m) + 1)) - 2);
+	w1 = cal_weekday(first);
 	for (k = 0; k < 7; k++)
 		if (e->wdays >> ((w1 + k) % 7) & 1)
 			wmask |= (uint32_t)(0x10204081u << (1 + k));
@@ -1639,20 +1618,19 @@ day_mask(const struct sched_entry *e, int64_t y, unsigned m, int64_t first)
 static bool
 next_local(const struct sched_entry *e, int64_t L, int64_t limit, int64_t *ret)
 {
-	int64_t days, rem, y, first;
-	unsigned m, d, h, mi;
+	int64_t days, y, first;
+	unsigned secs, m, d, h, mi;
 
-	days = floor_div(L, SECS_PER_DAY);
-	rem = L - days * SECS_PER_DAY;
-	h = (unsigned)(rem / 3600);
-	mi = (unsigned)(rem / 60 % 60);
-	tz_civil_from_days(days, &y, &m, &d);
+	days = cal_split(L, &secs);
+	h = secs / 3600;
+	mi = secs / 60 % 60;
+	cal_civil_from_days(days, &y, &m, &d);
 	first = days - (d - 1);
 	for (;;) {
 		uint32_t dm, hm;
 		uint64_t mm;
 
-		if (first * SECS_PER_DAY > limit)
+		if (first * CAL_SECS_PER_DAY > limit)
 			return false;
 		if (!(e->months >> m & 1)) {
 			uint16_t later = (uint16_t)(e->months & ~((2u << m) - 1));
@@ -1663,7 +1641,7 @@ next_local(const struct sched_entry *e, int64_t L, int64_t limit, int64_t *ret)
 				y++;
 				m = (unsigned)__builtin_ctz(e->months);
 			}
-			first = tz_days_from_civil(y, m, 1);
+			first = cal_days_from_civil(y, m, 1);
 			d = 1;
 			h = 0;
 			mi = 0;
@@ -1675,7 +1653,7 @@ next_local(const struct sched_entry *e, int64_t L, int64_t limit, int64_t *ret)
 				m = 1;
 				y++;
 			}
-			first = tz_days_from_civil(y, m, 1);
+			first = cal_days_from_civil(y, m, 1);
 			d = 1;
 			h = 0;
 			mi = 0;
@@ -1704,7 +1682,7 @@ next_local(const struct sched_entry *e, int64_t L, int64_t limit, int64_t *ret)
 			continue;
 		}
 		mi = (unsigned)__builtin_ctzll(mm);
-		*ret = (first + d - 1) * SECS_PER_DAY + h * 3600 + mi * 60;
+		*ret = (first + d - 1) * CAL_SECS_PER_DAY + h * 3600 + mi * 60;
 		return *ret <= limit;
 	}
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dosnap/calendar.h"
 #include "dosnap/schedule.h"
 #include "dosnap/tz.h"
 #include "testutil.h"
@@ -902,7 +903,7 @@ ref_match(const struct sched_entry *e, int64_t local)
 	int64_t rem = local - days * 86400;
 	unsigned m, d, wday;
 
-	tz_civil_from_days(days, &y, &m, &d);
+	cal_civil_from_days(days, &y, &m, &d);
 	wday = (unsigned)(((days + 4) % 7 + 7) % 7);
 	return sched_matches(e, m, d, wday, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60));
 }

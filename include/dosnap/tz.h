@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dosnap/calendar.h"
+
 /*
  * A loaded zone: its transitions (from the TZif file, extended with the
  * file's POSIX TZ footer rule to the year 2200) and its name.  Immutable
@@ -72,8 +74,11 @@ char	*tz_format_rfc3339(const struct tz *z, int64_t t, char *buf);
  */
 int	tz_parse_rfc3339(const char *s, int64_t *ret);
 
-/* Civil-date helpers on the proleptic Gregorian calendar, UTC. */
-int64_t	tz_days_from_civil(int64_t y, unsigned m, unsigned d);
-void	tz_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+/*
+ * The civil-date arithmetic is calendar.h's.  This name stays for the
+ * callers outside tz that still use it (src/api.c); new code calls
+ * cal_days_from_civil.
+ */
+#define tz_days_from_civil	cal_days_from_civil
 
 #endif
