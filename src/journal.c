@@ -396,43 +396,6 @@ journal_parse(const char *text, size_t len, struct journal_record *ret)
 	return 0;
 }
 
-/*
- * Read the record file PATH into BUF (JOURNAL_MAX_RECORD + 1 bytes), its
- * length to *ret_len.  Opened without following a symlink (-ELOOP) and
- * without blocking, so a FIFO returns at once; anything but a regular file
- * is -EINVAL, more than JOURNAL_MAX_RECORD bytes -EFBIG, a record that
- * vanished meanwhile -ENOENT.
- */
-static int
-record_read(const char *path, char *buf, size_t *ret_len)
-{
-	size_t len = 0;
-	int fd, r;
-
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	r = fd_is_regular(fd);
-	while (r == 0 && len <= JOURNAL_MAX_RECORD) {
-		ssize_t n = read(fd, buf + len, JOURNAL_MAX_RECORD + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = -errno;
-		else if (n == 0)
-			break;
-		else
-			len += (size_t)n;
-	}
-	close(fd);
-	if (r == 0 && len > JOURNAL_MAX_RECORD)
-		r = -EFBIG;
-	if (r == 0)
-		*ret_len = len;
-	return r;
-}
-
 static int
 record_cmp(const void *a, const void *b)
 {
@@ -472,32 +435,26 @@ journal_list(struct journal *j, struct journal_record **ret, size_t *ret_n)
 		return -errno;
 	for (de = readdir(d); de != NULL; de = readdir(d)) {
 		int64_t id = id_from_name(de->d_name);
-		char text[JOURNAL_MAX_RECORD + 1], *path;
+		char *path, *text = NULL;
 		size_t len = 0;
 
 		if (id == 0)
 			continue;
-		if (n == JOURNAL_MAX_RECORDS) {
-			r = -E2BIG;
+		/* Past JOURNAL_MAX_RECORDS: -E2BIG. */
+		r = grow_array(&recs, &cap, n + 1, sizeof(*recs), JOURNAL_MAX_RECORDS);
+		if (r < 0)
 			break;
-		}
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct journal_record *nr = realloc(recs, nc * sizeof(*nr));
-
-			if (nr == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			recs = nr;
-			cap = nc;
-		}
 		path = str_printf("%s/%s", j->dir, de->d_name);
 		if (path == NULL) {
 			r = -ENOMEM;
 			break;
 		}
-		r = record_read(path, text, &len);
+		/*
+		 * Not through a symlink (-ELOOP), and without blocking, so a FIFO
+		 * returns at once; anything but a regular file is -EINVAL, more
+		 * than JOURNAL_MAX_RECORD bytes -EFBIG.
+		 */
+		r = read_file_capped(path, JOURNAL_MAX_RECORD, &text, &len);
 		free(path);
 		if (r == -ENOENT) {
 			r = 0;
@@ -505,6 +462,7 @@ journal_list(struct journal *j, struct journal_record **ret, size_t *ret_n)
 		}
 		if (r == 0)
 			r = journal_parse(text, len, &recs[n]);
+		free(text);
 		if (r == 0 && recs[n].droplet_id != id)
 			r = -EBADMSG;
 		if (r < 0) {
