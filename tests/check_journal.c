@@ -465,6 +465,11 @@ journal_suite(void)
 	tcase_add_test(tc, test_fifo_never_blocks);
 	tcase_add_test(tc, test_open_readonly);
 	tcase_add_test(tc, test_list_damage_kinds);
+	suite_add_tcase(s, tc);
+
+	/* Ten thousand files: more time than Check's default under valgrind. */
+	tc = tcase_create("cap");
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_list_cap);
 	suite_add_tcase(s, tc);
 	return s;
