@@ -20,6 +20,7 @@
 #define MAX_MSG			512
 /* User text quoted in a message is cut here so messages stay readable. */
 #define MAX_QUOTE		64
+#define ZONES_HINT		"entries of one zone can share one CRON_TZ line"
 /* A line of SCHED_MAX_LINE bytes has at most this many blank-separated tokens. */
 #define MAX_TOKENS		(SCHED_MAX_LINE / 2 + 1)
 /* sched_next looks this far ahead: 30 years of 366 days. */
@@ -118,7 +119,7 @@ diag_vadd(struct parser *p, bool warning, unsigned col, const char *hint, const 
     va_list ap)
 {
 	struct sched_diags *ds = p->diags;
-	struct sched_diag d = { 0 }, *items;
+	struct sched_diag d = { 0 };
 	char msg[MAX_MSG];
 	size_t i;
 
@@ -150,14 +151,12 @@ diag_vadd(struct parser *p, bool warning, unsigned col, const char *hint, const 
 		p->oom = true;
 		return;
 	}
-	items = realloc(ds->items, (ds->n + 1) * sizeof(*items));
-	if (items == NULL) {
+	if (grow_array(&ds->items, &ds->cap, ds->n + 1, sizeof(*ds->items), SCHED_MAX_DIAGS) < 0) {
 		diag_free(&d);
-		p->oom = true;
+		p->oom = true;	/* not -E2BIG: the count was checked above */
 		return;
 	}
-	ds->items = items;
-	items[ds->n++] = d;
+	ds->items[ds->n++] = d;
 }
 
 static void
@@ -1252,7 +1251,7 @@ schedule_free(struct schedule *s)
 static int
 schedule_zone(struct schedule *s, const char *name, struct tz **ret)
 {
-	struct tz *z, **zones;
+	struct tz *z;
 	size_t i;
 	int r;
 
@@ -1271,13 +1270,12 @@ schedule_zone(struct schedule *s, const char *name, struct tz **ret)
 			*ret = s->zones[i];
 			return 0;
 		}
-	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers; *zones is one. */
-	zones = realloc(s->zones, (s->n_zones + 1) * sizeof(*zones));
-	if (zones == NULL) {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers; *s->zones is one. */
+	r = grow_array(&s->zones, &s->cap_zones, s->n_zones + 1, sizeof(*s->zones), SCHED_MAX_ZONES);
+	if (r < 0) {
 		tz_free(z);
-		return -ENOMEM;
+		return r;
 	}
-	s->zones = zones;
 	s->zones[s->n_zones++] = z;
 	*ret = z;
 	return 0;
@@ -1326,6 +1324,9 @@ parse_setting(struct parser *p, struct schedule *s, const char *line, size_t len
 	r = schedule_zone(s, name, zone);
 	if (r == -ENOMEM) {
 		p->oom = true;
+	} else if (r == -E2BIG) {
+		diag_add(p, (unsigned)vs + 1, ZONES_HINT, "more than %d time zones in one schedule",
+		    SCHED_MAX_ZONES);
 	} else if (r == -EINVAL) {
 		diag_add(p, (unsigned)vs + 1, "zone names look like 'Europe/Berlin' or 'UTC'",
 		    "invalid time zone name '%.*s'", MAX_QUOTE, name);
@@ -1390,6 +1391,11 @@ parse_line(struct parser *p, struct schedule *s, const char *line, size_t len,
 		r = schedule_zone(s, NULL, zone);
 		if (r == -ENOMEM) {
 			p->oom = true;
+			return;
+		}
+		if (r == -E2BIG) {
+			diag_add(p, toks[0].col, ZONES_HINT, "more than %d time zones in one schedule",
+			    SCHED_MAX_ZONES);
 			return;
 		}
 		if (r < 0) {
