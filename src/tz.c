@@ -27,10 +27,10 @@
 
 struct tz {
 	char *name;
-	size_t n;		/* transitions */
+	size_t n;		/* transitions, at most TZ_MAX_TRANSITIONS */
 	int64_t *at;		/* n instants, strictly increasing */
 	int32_t *off;		/* n + 1 offsets: off[0] before at[0], off[i + 1] from at[i] */
-	size_t cap;
+	size_t cap_at, cap_off;
 };
 
 /* One rule date of a POSIX TZ string: "Jn", "n" or "Mm.w.d", with its time of day. */
@@ -84,10 +84,8 @@ tz_new(const char *name)
 	if (z == NULL)
 		return NULL;
 	z->name = strdup(name);
-	z->cap = 16;
-	z->at = malloc(z->cap * sizeof(*z->at));
-	z->off = malloc((z->cap + 1) * sizeof(*z->off));
-	if (z->name == NULL || z->at == NULL || z->off == NULL) {
+	if (z->name == NULL ||
+	    grow_array(&z->off, &z->cap_off, 1, sizeof(*z->off), TZ_MAX_TRANSITIONS + 1) < 0) {
 		tz_free(z);
 		return NULL;
 	}
@@ -110,25 +108,17 @@ tz_free(struct tz *z)
 static int
 tz_push(struct tz *z, int64_t t, int32_t off)
 {
+	int r;
+
 	if (z->n > 0 && t <= z->at[z->n - 1])
 		return -EBADMSG;
 	if (z->off[z->n] == off)
 		return 0;
-	if (z->n == z->cap) {
-		size_t ncap = z->cap > 0 ? z->cap * 2 : 16;
-		int64_t *at;
-		int32_t *of;
-
-		at = realloc(z->at, ncap * sizeof(*at));
-		if (at == NULL)
-			return -ENOMEM;
-		z->at = at;
-		of = realloc(z->off, (ncap + 1) * sizeof(*of));
-		if (of == NULL)
-			return -ENOMEM;
-		z->off = of;
-		z->cap = ncap;
-	}
+	r = grow_array(&z->at, &z->cap_at, z->n + 1, sizeof(*z->at), TZ_MAX_TRANSITIONS);
+	if (r == 0)
+		r = grow_array(&z->off, &z->cap_off, z->n + 2, sizeof(*z->off), TZ_MAX_TRANSITIONS + 1);
+	if (r < 0)
+		return r == -E2BIG ? -EBADMSG : r;	/* no zone has that many: corrupt data */
 	z->at[z->n] = t;
 	z->off[z->n + 1] = off;
 	z->n++;

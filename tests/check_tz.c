@@ -496,6 +496,66 @@ START_TEST(test_slim_vs_glibc)
 }
 END_TEST
 
+/*
+ * At most TZ_MAX_TRANSITIONS transitions: a version 1 file (no footer, so
+ * no rule adds any) with exactly that many alternating ones loads, one
+ * more is refused as corrupt.
+ */
+START_TEST(test_transitions_cap)
+{
+	struct saved_env env;
+	struct tz *z = NULL;
+	char *dir;
+	uint32_t k;
+
+	env_save(&env);
+	dir = tu_mkdtemp();
+	setenv("TZDIR", dir, 1);
+	for (k = TZ_MAX_TRANSITIONS; k <= TZ_MAX_TRANSITIONS + 1; k++) {
+		static const struct tzif_spec hdr = { 1, 0, 0, 0, NULL, NULL, NULL, NULL, 0, NULL };
+		size_t size = 44 + (size_t)k * 5 + 12 + 8, i;
+		unsigned char *buf = calloc(1, size), *p = buf;
+		char path[4096];
+		FILE *f;
+
+		ck_assert_ptr_nonnull(buf);
+		put_header(&p, &hdr, k, 2, 8);
+		for (i = 0; i < k; i++)
+			put32(&p, (uint32_t)(i * 3600));
+		for (i = 0; i < k; i++)
+			*p++ = (unsigned char)((i + 1) % 2);	/* type 1, 0, 1, ...: each one a change */
+		put32(&p, 0);
+		*p++ = 0;
+		*p++ = 0;
+		put32(&p, 3600);
+		*p++ = 1;
+		*p++ = 4;
+		memcpy(p, "UTC\0ONE", 8);
+		p += 8;
+		snprintf(path, sizeof(path), "%s/Many", dir);
+		f = fopen(path, "wb");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(buf, 1, (size_t)(p - buf), f), (size_t)(p - buf));
+		ck_assert_int_eq(fclose(f), 0);
+		free(buf);
+		if (k == TZ_MAX_TRANSITIONS) {
+			ck_assert_int_eq(tz_load("Many", &z), 0);
+			ck_assert_int_eq(tz_offset_at(z, -1), 0);
+			ck_assert_int_eq(tz_offset_at(z, 0), 3600);
+			ck_assert_int_eq(tz_offset_at(z, (int64_t)(k - 1) * 3600), k % 2 ? 3600 : 0);
+			tz_free(z);
+			z = NULL;
+		} else {
+			ck_assert_int_eq(tz_load("Many", &z), -EBADMSG);
+			ck_assert_ptr_null(z);
+		}
+	}
+	tu_rmtree(dir);
+	free(dir);
+	env_restore(&env);
+}
+END_TEST
+
 START_TEST(test_oversized_file)
 {
 	struct saved_env env;
@@ -708,6 +768,7 @@ tz_suite(void)
 	tcase_add_loop_test(tc, test_hostile, 0, NELEM(hostile_rows));
 	tcase_add_test(tc, test_slim_vs_glibc);
 	tcase_add_test(tc, test_oversized_file);
+	tcase_add_test(tc, test_transitions_cap);
 	tcase_add_loop_test(tc, test_suggest, 0, (int)(sizeof(suggest_rows) / sizeof(suggest_rows[0])));
 	suite_add_tcase(s, tc);
 

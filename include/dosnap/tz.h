@@ -15,6 +15,13 @@
 struct tz;
 
 /*
+ * The most transitions a zone may have, its file's and its rule's up to
+ * 2200 together: tzdata's zones have under 1,000.  A file with more is
+ * refused as corrupt (-EBADMSG).
+ */
+#define TZ_MAX_TRANSITIONS	20000
+
+/*
  * One stretch of time with a constant UTC offset: [start, end) in Unix
  * seconds, with INT64_MIN / INT64_MAX for open ends.  prev_offset is the
  * offset in force just before start (equal to offset when start is open).
