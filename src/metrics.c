@@ -47,24 +47,12 @@ out_add(struct out *o, const char *fmt, ...)
 			o->len += (size_t)n;
 			return;
 		}
-		if (o->len + (size_t)n + 1 > METRICS_MAX_BYTES) {
+		/* Room for the text and vsnprintf's NUL, METRICS_MAX_BYTES in all. */
+		o->r = grow_array(&o->p, &o->cap, o->len + (size_t)n + 1, 1, METRICS_MAX_BYTES);
+		if (o->r == -E2BIG)
 			o->r = -EFBIG;
+		if (o->r < 0)
 			return;
-		}
-		{
-			size_t cap = o->cap ? o->cap : 4096;
-			char *np;
-
-			while (cap < o->len + (size_t)n + 1)
-				cap *= 2;
-			np = realloc(o->p, cap);
-			if (np == NULL) {
-				o->r = -ENOMEM;
-				return;
-			}
-			o->p = np;
-			o->cap = cap;
-		}
 	}
 }
 
