@@ -110,7 +110,6 @@ hash_fnv1a64(const void *data, size_t len)
 	return h;
 }
 
-/* Overwrite what a failed read took in: it may have been a secret. */
 int
 grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max)
 {
@@ -122,6 +121,8 @@ grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max)
 	if (need > max || size == 0 || max > SIZE_MAX / size)
 		return -E2BIG;
 	n = *cap < 8 ? 8 : *cap;
+	if (n > max)
+		n = max;	/* a cap under 8: the capacity never passes it */
 	while (n < need)
 		n = n > max / 2 ? max : n * 2;
 	memcpy(&old, arrayp, sizeof(old));	/* T ** seen as void **, without aliasing it */
@@ -133,6 +134,7 @@ grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max)
 	return 0;
 }
 
+/* Overwrite what a failed read took in: it may have been a secret. */
 static void
 wipe_buf(char *p, size_t n)
 {

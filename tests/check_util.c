@@ -56,6 +56,21 @@ START_TEST(test_grow_size_overflow)
 }
 END_TEST
 
+/* A cap under the first size (8) is a ceiling too: the capacity never passes it. */
+START_TEST(test_grow_small_cap)
+{
+	int *a = NULL;
+	size_t cap = 0;
+
+	ck_assert_int_eq(grow_array(&a, &cap, 1, sizeof(*a), 3), 0);
+	ck_assert_uint_eq(cap, 3);
+	ck_assert_int_eq(grow_array(&a, &cap, 3, sizeof(*a), 3), 0);
+	ck_assert_int_eq(grow_array(&a, &cap, 4, sizeof(*a), 3), -E2BIG);
+	ck_assert_uint_eq(cap, 3);
+	free(a);
+}
+END_TEST
+
 Suite *
 util_suite(void)
 {
@@ -65,6 +80,7 @@ util_suite(void)
 	tcase_add_test(tc, test_grow_doubles_and_keeps);
 	tcase_add_test(tc, test_grow_cap_is_a_ceiling);
 	tcase_add_test(tc, test_grow_size_overflow);
+	tcase_add_test(tc, test_grow_small_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }
