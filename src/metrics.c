@@ -78,48 +78,6 @@ metrics_escape(const char *in, char *out, size_t size)
 	return out;
 }
 
-struct id_index {
-	uint64_t id;
-	size_t index;
-};
-
-static int
-id_index_cmp(const void *a, const void *b)
-{
-	const struct id_index *x = a, *y = b;
-
-	if (x->id != y->id)
-		return x->id < y->id ? -1 : 1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Which entries repeat an earlier one's id: one series set per id. */
-static bool *
-mark_duplicates(const struct schedule *s)
-{
-	struct id_index *v;
-	bool *dup;
-	size_t i;
-
-	dup = calloc(s->n_entries ? s->n_entries : 1, sizeof(*dup));
-	v = malloc((s->n_entries ? s->n_entries : 1) * sizeof(*v));
-	if (dup == NULL || v == NULL) {
-		free(dup);
-		free(v);
-		return NULL;
-	}
-	for (i = 0; i < s->n_entries; i++) {
-		v[i].id = s->entries[i].id;
-		v[i].index = i;
-	}
-	qsort(v, s->n_entries, sizeof(*v), id_index_cmp);
-	for (i = 1; i < s->n_entries; i++)
-		if (v[i].id == v[i - 1].id)
-			dup[v[i].index] = true;
-	free(v);
-	return dup;
-}
-
 /* The metric families, in the order they are written. */
 enum family {
 	F_ENTRY_SUCCESS,
@@ -179,7 +137,7 @@ sample(struct out *o, enum family f, const struct sched_entry *e, const struct s
 
 static void
 family(struct out *o, enum family f, const struct schedule *s, const struct state *st,
-    const bool *dup, bool retries)
+    const size_t *first_of, bool retries)
 {
 	size_t i, j;
 	char v[32];
@@ -190,7 +148,8 @@ family(struct out *o, enum family f, const struct schedule *s, const struct stat
 		const struct sched_entry *e = &s->entries[i];
 		const struct state_entry *se = state_find(st, e->id);
 
-		if (dup[i] || se == NULL)
+		/* The same line twice in one zone: one series set, the first's. */
+		if (first_of[i] != i || se == NULL)
 			continue;
 		if (!families[f].droplet) {
 			if (f == F_ENTRY_SUCCESS && se->last_ok == 0)
@@ -266,15 +225,14 @@ metrics_render(const struct schedule *s, const struct state *st, int64_t now, bo
     char **ret, size_t *ret_len)
 {
 	struct out o = { .r = 0 };
-	bool *dup;
+	size_t *first_of;
 	int f;
 
-	dup = mark_duplicates(s);
-	if (dup == NULL)
+	if (sched_first_of(s, &first_of) < 0)
 		return -ENOMEM;
 	for (f = 0; f < F__COUNT; f++)
-		family(&o, (enum family)f, s, st, dup, retries);
-	free(dup);
+		family(&o, (enum family)f, s, st, first_of, retries);
+	free(first_of);
 	counter(&o, st, METRICS_C_REQUESTS, "dosnap_api_requests_total", "counter",
 	    "HTTP requests sent to the DigitalOcean API, retries included.");
 	counter(&o, st, METRICS_C_RETRIES, "dosnap_api_retries_total", "counter",

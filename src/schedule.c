@@ -1437,36 +1437,49 @@ entry_key_cmp(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/*
- * Warn about entries that repeat an earlier one word for word (in the same
- * zone): both would run at every fire time, and they share one line of
- * state.  Sorting keeps this O(n log n) for 10,000 entries.
- */
-static int
-warn_repeats(struct parser *p, const struct schedule *s)
+int
+sched_first_of(const struct schedule *s, size_t **ret)
 {
 	struct entry_key *keys;
-	size_t *first_of, i, first = 0;
+	size_t *first_of, i, first = 0, n = s->n_entries;
 
-	if (p->diags == NULL || s->n_entries < 2)
-		return 0;
-	keys = malloc(s->n_entries * sizeof(*keys));
-	first_of = malloc(s->n_entries * sizeof(*first_of));
+	/* Sorting keeps this O(n log n) for SCHED_MAX_ENTRIES. */
+	keys = malloc((n ? n : 1) * sizeof(*keys));
+	first_of = malloc((n ? n : 1) * sizeof(*first_of));
 	if (keys == NULL || first_of == NULL) {
 		free(keys);
 		free(first_of);
 		return -ENOMEM;
 	}
-	for (i = 0; i < s->n_entries; i++) {
+	for (i = 0; i < n; i++) {
 		keys[i].id = s->entries[i].id;
 		keys[i].index = i;
 	}
-	qsort(keys, s->n_entries, sizeof(*keys), entry_key_cmp);
-	for (i = 0; i < s->n_entries; i++) {
+	qsort(keys, n, sizeof(*keys), entry_key_cmp);
+	for (i = 0; i < n; i++) {
 		if (i > 0 && keys[i].id != keys[i - 1].id)
 			first = i;
 		first_of[keys[i].index] = keys[first].index;
 	}
+	free(keys);
+	*ret = first_of;
+	return 0;
+}
+
+/*
+ * Warn about entries that repeat an earlier one word for word (in the same
+ * zone): both would run at every fire time, and they share one line of
+ * state.
+ */
+static int
+warn_repeats(struct parser *p, const struct schedule *s)
+{
+	size_t *first_of, i;
+
+	if (p->diags == NULL || s->n_entries < 2)
+		return 0;
+	if (sched_first_of(s, &first_of) < 0)
+		return -ENOMEM;
 	/* In line order, each repeat names the first line that has the entry. */
 	for (i = 0; i < s->n_entries; i++) {
 		if (first_of[i] == i)
@@ -1477,7 +1490,6 @@ warn_repeats(struct parser *p, const struct schedule *s)
 		    "the same entry as line %u: both would run at each fire time",
 		    s->entries[first_of[i]].line);
 	}
-	free(keys);
 	free(first_of);
 	return p->oom ? -ENOMEM : 0;
 }

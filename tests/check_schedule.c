@@ -385,6 +385,32 @@ START_TEST(test_bom)
 END_TEST
 
 /* An entry repeated word for word (blanks aside, in the same zone) is a warning. */
+/* sched_first_of: each entry's first equal (same text and zone), itself when it is the first. */
+START_TEST(test_first_of)
+{
+	struct schedule *s = parse_ok("CRON_TZ=UTC\n"
+	    "0 3 * * * 1\n"
+	    "0 4 * * * 1\n"
+	    "0  3 * * *\t1\n"
+	    "CRON_TZ=Europe/Berlin\n"
+	    "0 3 * * * 1\n"
+	    "0 3 * * * 1\n");
+	static const size_t want[] = { 0, 1, 0, 3, 3 };
+	size_t *first_of = NULL, i;
+
+	ck_assert_uint_eq(s->n_entries, 5);
+	ck_assert_int_eq(sched_first_of(s, &first_of), 0);
+	for (i = 0; i < 5; i++)
+		ck_assert_uint_eq(first_of[i], want[i]);
+	free(first_of);
+	schedule_free(s);
+	s = parse_ok("# nothing\n");
+	ck_assert_int_eq(sched_first_of(s, &first_of), 0);
+	free(first_of);
+	schedule_free(s);
+}
+END_TEST
+
 START_TEST(test_repeated_entry)
 {
 	static const char text[] =
@@ -1127,6 +1153,7 @@ schedule_suite(void)
 	tcase_add_loop_test(tc, test_line_errors, 0, NELEM(line_errors_rows));
 	tcase_add_test(tc, test_bom);
 	tcase_add_test(tc, test_repeated_entry);
+	tcase_add_test(tc, test_first_of);
 	tcase_add_test(tc, test_file);
 	tcase_add_test(tc, test_identity);
 	tcase_add_loop_test(tc, test_duration, 0, NELEM(duration_rows));

@@ -118,6 +118,14 @@ int	schedule_parse(const char *text, size_t len, struct schedule **ret,
 int	schedule_load(const char *path, struct schedule **ret,
 	    struct sched_diags *diags);
 
+/*
+ * Which entries repeat an earlier one (the same line twice in one zone:
+ * the same id, so one line of state): for each entry the index of the
+ * first with its id, its own index when it is the first.  On success *ret
+ * is a malloc'd array of s->n_entries indexes (free() it).  -ENOMEM.
+ */
+int	sched_first_of(const struct schedule *s, size_t **ret);
+
 /* Free a schedule.  NULL does nothing. */
 void	schedule_free(struct schedule *s);
 
