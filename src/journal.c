@@ -196,74 +196,6 @@ record_path(const struct journal *j, int64_t id)
 	return str_printf("%s/%" PRId64 JOURNAL_SUFFIX, j->dir, id);
 }
 
-/* fsync the journal directory, so that a rename in it is durable. */
-static int
-fsync_dir(const struct journal *j)
-{
-	int fd, r = 0;
-
-	fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-/*
- * Write LEN bytes of DATA to PATH through "PATH.tmp" and a rename.  Local
- * rather than util's writer: the temporary file is opened without blocking
- * and must be a regular file, so that a FIFO planted there is refused
- * (-EINVAL) instead of hanging the run in open() until a reader comes.
- */
-static int
-record_replace(const struct journal *j, const char *path, const char *data, size_t len,
-    bool durable)
-{
-	char tmp[PATH_MAX];
-	int fd, r;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	/* A .tmp left by a crash is ours to overwrite: the lock is held. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
-	    0600);
-	if (fd < 0)
-		/* ENXIO: a FIFO with no reader (or a device), not a file. */
-		return errno == ENXIO ? -EINVAL : -errno;
-	r = fd_is_regular(fd);
-	if (r < 0) {
-		close(fd);
-		return r;	/* not ours: left for the user to look at */
-	}
-	if (ftruncate(fd, 0) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = write_all(fd, data, len);
-	if (r < 0)
-		goto fail;
-	if (durable && fsync(fd) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = close(fd) < 0 ? -errno : 0;
-	fd = -1;
-	if (r < 0)
-		goto fail;
-	if (rename(tmp, path) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	return durable ? fsync_dir(j) : 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return r;
-}
-
 int
 journal_write(struct journal *j, const struct journal_record *rec, bool durable)
 {
@@ -286,7 +218,8 @@ journal_write(struct journal *j, const struct journal_record *rec, bool durable)
 	path = record_path(j, rec->droplet_id);
 	if (path == NULL)
 		return -ENOMEM;
-	r = record_replace(j, path, buf, (size_t)n, durable);
+	/* A FIFO or device where the temporary file goes is refused (-EINVAL), never waited on. */
+	r = write_file_opt(path, buf, (size_t)n, 0600, durable ? WRITE_FILE_DURABLE : 0);
 	free(path);
 	return r;
 }

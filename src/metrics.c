@@ -1,14 +1,10 @@
 /* metrics: the Prometheus text exposition of what the state remembers, for node_exporter's textfile collector. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "dosnap/metrics.h"
 #include "dosnap/schedule.h"
@@ -255,56 +251,6 @@ metrics_render(const struct schedule *s, const struct state *st, int64_t now, bo
 	return 0;
 }
 
-/*
- * As write_file_atomic, but mode 0644 whatever the umask (a hardened unit
- * has UMask=0077), set before the rename: the collector runs as another
- * user and must never find the file unreadable, not even once.
- */
-static int
-write_readable(const char *path, const char *data, size_t len)
-{
-	char tmp[PATH_MAX];
-	size_t off = 0;
-	int fd, r;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0644) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = close(fd);
-	fd = -1;
-	if (r < 0 || rename(tmp, path) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return r;
-}
-
 int
 metrics_write(const char *path, const struct schedule *s, const struct state *st, int64_t now,
     bool retries)
@@ -316,7 +262,13 @@ metrics_write(const char *path, const struct schedule *s, const struct state *st
 	r = metrics_render(s, st, now, retries, &text, &len);
 	if (r < 0)
 		return r;
-	r = write_readable(path, text, len);
+	/*
+	 * Mode 0644 whatever the umask (a hardened unit has UMask=0077), set
+	 * before the rename: the collector runs as another user and must never
+	 * find the file unreadable, not even once.  No directory fsync: a lost
+	 * update is made again within the minute.
+	 */
+	r = write_file_opt(path, text, len, 0644, WRITE_FILE_FSYNC | WRITE_FILE_EXACT_MODE);
 	free(text);
 	return r;
 }

@@ -76,4 +76,21 @@ int	write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 int	write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	    bool durable);
 
+/* Flags for write_file_opt. */
+#define WRITE_FILE_FSYNC	0x1u	/* fsync the file before the rename */
+#define WRITE_FILE_FSYNC_DIR	0x2u	/* fsync the directory after it */
+#define WRITE_FILE_DURABLE	(WRITE_FILE_FSYNC | WRITE_FILE_FSYNC_DIR)
+#define WRITE_FILE_EXACT_MODE	0x4u	/* MODE whatever the umask (fchmod before the rename) */
+
+/*
+ * The one writer: replace PATH with the LEN bytes of DATA through
+ * "PATH.tmp" (created with MODE, never through a symlink: -ELOOP) and a
+ * rename, so readers see the old file or the new one, never a mix; FLAGS
+ * add the fsyncs and the exact mode.  Something other than a regular file
+ * at "PATH.tmp" (a FIFO, a device) is refused with -EINVAL without
+ * blocking, and left there.  0 or a negative errno.
+ */
+int	write_file_opt(const char *path, const void *data, size_t len, mode_t mode,
+	    unsigned flags);
+
 #endif
