@@ -37,17 +37,6 @@ lock_fd(int fd, short type, bool wait)
 	}
 }
 
-/* 0 when FD is a regular file, -EINVAL when it is anything else. */
-static int
-fd_is_regular(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	return S_ISREG(st.st_mode) ? 0 : -EINVAL;
-}
-
 int
 journal_open(const char *state_dir, struct journal **ret, bool *ret_may_recover)
 {

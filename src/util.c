@@ -230,8 +230,7 @@ read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len)
 	return r == -EISDIR ? -EINVAL : r;
 }
 
-/* 0 when FD is a regular file, -EINVAL when it is anything else. */
-static int
+int
 fd_is_regular(int fd)
 {
 	struct stat st;

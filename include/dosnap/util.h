@@ -40,6 +40,9 @@ uint64_t hash_fnv1a64(const void *data, size_t len);
  */
 int	grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max);
 
+/* 0 when FD is a regular file, -EINVAL when it is anything else, or fstat's -errno. */
+int	fd_is_regular(int fd);
+
 /* Flags for read_file_opt. */
 #define READ_FILE_FOLLOW	0x1u	/* follow a symbolic link at PATH (files a user names) */
 
