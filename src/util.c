@@ -134,11 +134,10 @@ grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max)
 	return 0;
 }
 
-/* Overwrite what a failed read took in: it may have been a secret. */
-static void
-wipe_buf(char *p, size_t n)
+void
+wipe_secret(void *p, size_t n)
 {
-	volatile char *v = p;
+	volatile unsigned char *v = p;
 
 	while (n-- > 0)
 		*v++ = 0;
@@ -215,8 +214,9 @@ read_file_opt(const char *path, size_t cap, unsigned flags, char **ret, size_t *
 	buf = NULL;
 	r = 0;
 out:
+	/* Overwrite what a failed read took in: it may have been a secret. */
 	if (buf != NULL)
-		wipe_buf(buf, len);
+		wipe_secret(buf, len);
 	free(buf);
 	close(fd);
 	return r;

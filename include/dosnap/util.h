@@ -40,6 +40,9 @@ uint64_t hash_fnv1a64(const void *data, size_t len);
  */
 int	grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max);
 
+/* Overwrite N bytes at P with zeros in a way the compiler may not drop as a dead store. */
+void	wipe_secret(void *p, size_t n);
+
 /* 0 when FD is a regular file, -EINVAL when it is anything else, or fstat's -errno. */
 int	fd_is_regular(int fd);
 
