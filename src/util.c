@@ -129,7 +129,18 @@ grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max)
 	p = realloc(old, n * size);
 	if (p == NULL)
 		return -ENOMEM;
+	/*
+	 * gcc 12's analyzer takes the copy of a pointer realloc returned for
+	 * a read of uninitialised memory (when the block did not move): false.
+	 */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-use-of-uninitialized-value"
+#endif
 	memcpy(arrayp, &p, sizeof(p));
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 	*cap = n;
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* check_calendar: the civil-date arithmetic, against fixed dates and, at random, against glibc's gmtime_r and timegm. */
-#define _DEFAULT_SOURCE	/* timegm */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): glibc's switch for timegm. */
+#define _DEFAULT_SOURCE
 #include <check.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -120,7 +121,7 @@ START_TEST(test_random_vs_glibc)
 	    (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
 	printf("calendar: seed %" PRIu64 ", %d rounds (replay: DOSNAP_CALENDAR_SEED=%" PRIu64 ")\n",
 	    seed, ROUNDS, seed);
-	fflush(stdout);
+	(void)fflush(stdout);
 	s = seed;
 	for (i = 0; i < ROUNDS; i++) {
 		int64_t span = i % 2 == 0 ? NEAR_DAYS : WIDE_DAYS;

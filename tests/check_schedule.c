@@ -1082,8 +1082,8 @@ END_TEST
  */
 START_TEST(test_limit_zones)
 {
-	char *dir = tu_mkdtemp(), *text, *p, *old = getenv("TZDIR") != NULL ?
-	    strdup(getenv("TZDIR")) : NULL;
+	const char *env = getenv("TZDIR");
+	char *dir = tu_mkdtemp(), *text, *p, *old = env != NULL ? strdup(env) : NULL;
 	/* TZif version 1, complete without a footer: no transitions, one type (UTC, offset 0). */
 	static const unsigned char utc[54] = { 'T', 'Z', 'i', 'f', [39] = 1, [43] = 4,
 		[50] = 'U', 'T', 'C' };
