@@ -37,6 +37,23 @@ lock_fd(int fd, short type, bool wait)
 	}
 }
 
+/* A journal for STATE_DIR, not open yet (no lock); NULL without memory. */
+static struct journal *
+journal_new(const char *state_dir)
+{
+	struct journal *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return NULL;
+	j->lock_fd = -1;
+	j->dir = str_printf("%s/journal", state_dir);
+	if (j->dir == NULL) {
+		free(j);
+		return NULL;
+	}
+	return j;
+}
+
 int
 journal_open(const char *state_dir, struct journal **ret, bool *ret_may_recover)
 {
@@ -44,15 +61,9 @@ journal_open(const char *state_dir, struct journal **ret, bool *ret_may_recover)
 	char *lockpath = NULL;
 	int r;
 
-	j = calloc(1, sizeof(*j));
+	j = journal_new(state_dir);
 	if (j == NULL)
 		return -ENOMEM;
-	j->lock_fd = -1;
-	j->dir = str_printf("%s/journal", state_dir);
-	if (j->dir == NULL) {
-		r = -ENOMEM;
-		goto fail;
-	}
 	r = state_dir_prepare(j->dir);
 	if (r < 0)
 		goto fail;
@@ -101,13 +112,11 @@ journal_open_readonly(const char *state_dir, struct journal **ret, bool *ret_may
 	char *lockpath = NULL;
 	int r;
 
-	j = calloc(1, sizeof(*j));
+	j = journal_new(state_dir);
 	if (j == NULL)
 		return -ENOMEM;
-	j->lock_fd = -1;
-	j->dir = str_printf("%s/journal", state_dir);
-	lockpath = str_printf("%s/journal/.lock", state_dir);
-	if (j->dir == NULL || lockpath == NULL) {
+	lockpath = str_printf("%s/.lock", j->dir);
+	if (lockpath == NULL) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -431,14 +440,13 @@ journal_has_records(const char *state_dir)
 int
 journal_peek(const char *state_dir, struct journal_record **ret, size_t *ret_n)
 {
-	struct journal j = { .lock_fd = -1 };
+	struct journal *j = journal_new(state_dir);
 	int r;
 
-	j.dir = str_printf("%s/journal", state_dir);
-	if (j.dir == NULL)
+	if (j == NULL)
 		return -ENOMEM;
-	r = journal_list(&j, ret, ret_n);
-	free(j.dir);
+	r = journal_list(j, ret, ret_n);
+	journal_close(j);
 	if (r == -ENOENT) {
 		*ret = NULL;
 		*ret_n = 0;
