@@ -552,6 +552,47 @@ run_update_state(struct state *st, const struct schedule *s, int64_t now, int *r
 	return dirty || st->n_entries != before;
 }
 
+/*
+ * Choose the state directory into *DIRP (free it with free(), on
+ * failure too) and, unless in a dry run, make sure it can be written; when
+ * it cannot, recover from the journal read-only first.  Returns EXIT_OK or
+ * the exit code to leave with, after saying why.
+ */
+static int
+run_state_dir(const struct cli_ctx *ctx, char **dirp)
+{
+	int r;
+
+	r = state_dir_resolve(ctx->state_dir, dirp);
+	if (r < 0) {
+		log_error("cannot choose a state directory: neither --state-dir, "
+		    "$STATE_DIRECTORY, $XDG_STATE_HOME nor $HOME is set");
+		return EXIT_CANTCREAT;
+	}
+	if (!ctx->dry_run) {
+		r = state_dir_prepare(*dirp);
+		if (r == -EROFS || r == -EACCES) {
+			/* Power first: recovery only needs to read the journal. */
+			(void)cmd_recover_readonly(ctx, *dirp);
+			log_error("cannot write to state directory '%s' (%s): nothing runs until "
+			    "it can be written, since the intent journal must be updated before any "
+			    "droplet is powered off (remount it read-write, or name another with "
+			    "--state-dir)", *dirp, strerror(-r));
+			return EXIT_CANTCREAT;
+		}
+		if (r < 0) {
+			if (r == -EPERM)
+				log_error("state directory '%s' is not this user's, or is writable by "
+				    "group or others; dosnap refuses it (chown it to this user and "
+				    "chmod 700 '%s')", *dirp, *dirp);
+			else
+				log_errno(r, "cannot use state directory '%s'", *dirp);
+			return EXIT_CANTCREAT;
+		}
+	}
+	return EXIT_OK;
+}
+
 int
 cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -590,36 +631,9 @@ cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	if (ret != EXIT_OK)
 		return ret;
 
-	r = state_dir_resolve(ctx->state_dir, &dir);
-	if (r < 0) {
-		log_error("cannot choose a state directory: neither --state-dir, "
-		    "$STATE_DIRECTORY, $XDG_STATE_HOME nor $HOME is set");
-		ret = EXIT_CANTCREAT;
+	ret = run_state_dir(ctx, &dir);
+	if (ret != EXIT_OK)
 		goto out;
-	}
-	if (!ctx->dry_run) {
-		r = state_dir_prepare(dir);
-		if (r == -EROFS || r == -EACCES) {
-			/* Power first: recovery only needs to read the journal. */
-			(void)cmd_recover_readonly(ctx, dir);
-			log_error("cannot write to state directory '%s' (%s): nothing runs until "
-			    "it can be written, since the intent journal must be updated before any "
-			    "droplet is powered off (remount it read-write, or name another with "
-			    "--state-dir)", dir, strerror(-r));
-			ret = EXIT_CANTCREAT;
-			goto out;
-		}
-		if (r < 0) {
-			if (r == -EPERM)
-				log_error("state directory '%s' is not this user's, or is writable by "
-				    "group or others; dosnap refuses it (chown it to this user and "
-				    "chmod 700 '%s')", dir, dir);
-			else
-				log_errno(r, "cannot use state directory '%s'", dir);
-			ret = EXIT_CANTCREAT;
-			goto out;
-		}
-	}
 	r = state_path_for(dir, ctx->schedule_path, &path);
 	if (r < 0) {
 		log_errno(r, "cannot name the state file in '%s'", dir);

@@ -153,8 +153,9 @@ cmd_format_targets(const struct sched_entry *e, char *buf, size_t size)
 	}
 }
 
-void
-cmd_json_string(FILE *f, const char *s)
+/* Write S as a JSON string to F (for `next --json`). */
+static void
+json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s != '\0'; s++) {
@@ -328,11 +329,11 @@ next_schedule(const struct cli_ctx *ctx, int64_t from, long count)
 		if (ctx->json) {
 			printf("%s\n  {\"time\":\"%s\",\"unix\":%" PRId64 ",\"line\":%u,\"zone\":",
 			    k ? "," : "", when, due[best], e->line);
-			cmd_json_string(stdout, tz_name(e->zone));
+			json_string(stdout, tz_name(e->zone));
 			printf(",\"entry\":");
-			cmd_json_string(stdout, e->text);
+			json_string(stdout, e->text);
 			printf(",\"targets\":");
-			cmd_json_string(stdout, targets);
+			json_string(stdout, targets);
 			printf("}");
 		} else {
 			printf("%s  line %-4u %s\n", when, e->line, targets);

@@ -113,7 +113,8 @@ hash_fnv1a64(const void *data, size_t len)
 int
 grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max)
 {
-	void *old, *p;
+	/* A T ** seen as void **: POSIX gives every object pointer void *'s representation. */
+	void **slot = arrayp, *p;
 	size_t n;
 
 	if (need <= *cap)
@@ -125,22 +126,10 @@ grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max)
 		n = max;	/* a cap under 8: the capacity never passes it */
 	while (n < need)
 		n = n > max / 2 ? max : n * 2;
-	memcpy(&old, arrayp, sizeof(old));	/* T ** seen as void **, without aliasing it */
-	p = realloc(old, n * size);
+	p = realloc(*slot, n * size);
 	if (p == NULL)
 		return -ENOMEM;
-	/*
-	 * gcc 12's analyzer takes the copy of a pointer realloc returned for
-	 * a read of uninitialised memory (when the block did not move): false.
-	 */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wanalyzer-use-of-uninitialized-value"
-#endif
-	memcpy(arrayp, &p, sizeof(p));
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+	*slot = p;
 	*cap = n;
 	return 0;
 }

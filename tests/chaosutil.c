@@ -1,10 +1,16 @@
 /* chaosutil: run the real binary with a deadline, signals at chosen moments, and a look for sanitizer reports. */
+#ifdef __linux__
+#define _GNU_SOURCE 1	/* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): unshare(2), CLONE_NEWNS */
+#include <sched.h>
+#include <sys/mount.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +22,64 @@
 
 static bool (*ready_fn)(void *);
 static void *ready_arg;
+static const char *ro_dir;
+
+void
+cu_set_readonly(const char *dir)
+{
+	ro_dir = dir;
+}
+
+/*
+ * In the child: make DIR read-only for this process alone, by a read-only
+ * bind mount in a mount namespace of its own.  Root ignores permission
+ * bits, so a chmod cannot make a directory read-only for root; a read-only
+ * mount can (EROFS), as a full or remounted disk would.  0, or -1 where
+ * mount namespaces are not allowed.
+ */
+static int
+make_readonly(const char *dir)
+{
+#ifdef __linux__
+	if (unshare(CLONE_NEWNS) != 0)
+		return -1;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		return -1;
+	if (mount(dir, dir, NULL, MS_BIND, NULL) != 0)
+		return -1;
+	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0)
+		return -1;
+	return 0;
+#else
+	(void)dir;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+bool
+cu_readonly_supported(void)
+{
+	static int known = -1;
+	char dir[] = "/tmp/dosnap-ro-XXXXXX", probe[64];
+	int st = 1;
+	pid_t pid;
+
+	if (known >= 0)
+		return known == 1;
+	if (mkdtemp(dir) == NULL)
+		return false;
+	snprintf(probe, sizeof(probe), "%s/x", dir);
+	pid = fork();
+	if (pid == 0)
+		_exit(make_readonly(dir) == 0 && mkdir(probe, 0700) != 0 && errno == EROFS ? 0 : 1);
+	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	known = pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	(void)rmdir(probe);
+	(void)rmdir(dir);
+	return known == 1;
+}
 
 void
 cu_set_ready(bool (*ready)(void *arg), void *arg)
@@ -99,6 +163,8 @@ cu_dosnap(const char *const *argv, const char *const *env, int sig, long sig_at_
 		/* The test may ignore stray signals; the child starts as any process does. */
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
+		if (ro_dir != NULL && make_readonly(ro_dir) != 0)
+			_exit(126);
 		dup2(nul, 0);
 		dup2(nul, 1);
 		dup2(errfd, 2);

@@ -32,6 +32,14 @@ void	cu_dosnap(const char *const *argv, const char *const *env, int sig, long si
  */
 void	cu_set_ready(bool (*ready)(void *arg), void *arg);
 
+/*
+ * When DIR is set, the next runs see it read-only (EROFS), even as root: a
+ * read-only bind mount in a mount namespace of the child's own (Linux).
+ * NULL: no such mount.  Only where cu_readonly_supported() says so.
+ */
+void	cu_set_readonly(const char *dir);
+bool	cu_readonly_supported(void);
+
 void	cu_run_release(struct cu_run *r);
 
 /* The first line of a sanitizer report in TEXT, or NULL. */

@@ -25,7 +25,10 @@
  * 422 storms), up to two misbehaving droplets (power_on refused for ever,
  * stale status, phantom snapshot, ignored shutdown), sometimes SIGTERM (once
  * or twice) or SIGKILL at a random moment, sometimes a clock far off (--now,
- * and the whole process clock with libfaketime when installed); then runs
+ * and the whole process clock with libfaketime when installed), sometimes a
+ * read-only state directory (a chmod, or as root a read-only bind mount in
+ * the run's own mount namespace, since root ignores permission bits; the
+ * run must then stop with 73 before touching a droplet); then runs
  * without faults until one succeeds, as the timer would.  After every round:
  * each droplet in its power state before, no slot with two snapshots, the
  * two snapshots the policy keeps in any case still there, nothing deleted
@@ -249,7 +252,8 @@ plan_round(struct round *rd, uint64_t *s)
 		snprintf(b, sizeof(b), "%+lds", rd->offset_s);
 		describe(rd, " clock %s", b);
 	}
-	rd->read_only = geteuid() != 0 && pick(s, 10) == 0;
+	/* As root, through a read-only mount where the machine allows one. */
+	rd->read_only = pick(s, 10) == 0 && (geteuid() != 0 || cu_readonly_supported());
 	if (rd->read_only)
 		describe(rd, "%s", " read-only state dir");
 }
@@ -278,7 +282,7 @@ struct world {
 	time_t now;
 	uint64_t seed;
 	long max_run_ms;
-	long total_runs;
+	long total_runs, read_only_rounds;
 };
 
 /* One `dosnap snapshot` of the three droplets; OFFSET moves its clock. */
@@ -409,15 +413,24 @@ one_round(struct world *w, int index)
 	}
 	snprintf(state, sizeof(state), "%s/state-%d", w->dir, index);
 	ck_assert_int_eq(mkdir(state, 0755), 0);
-	if (rd.read_only)
+	w->read_only_rounds += rd.read_only;
+	if (rd.read_only && geteuid() != 0)
 		chmod(state, 0555);
+	else if (rd.read_only)
+		cu_set_readonly(state);
 
 	run_once(w, state, rd.offset_s, rd.sig, rd.sig_at_ms, rd.gap_ms, &r);
 	check_run(&rd, &r, rd.sig, "the chaos run");
+	/* A state directory it cannot write stops the run before any droplet is touched. */
+	if (rd.read_only && r.status < 128 && (r.status != 73 ||
+	    (strstr(r.err, "Read-only file system") == NULL &&
+	    strstr(r.err, "Permission denied") == NULL)))
+		CHAOS_FAIL(&rd, &r, "a read-only state dir: exit %d, not 73 naming the cause", r.status);
 	check_snapshots(w, &rd, &r, slot_names, "after the chaos run");
 	cu_run_release(&r);
 
 	/* The next runs, as the timer would start them: no faults, a right clock. */
+	cu_set_readonly(NULL);
 	if (rd.read_only)
 		chmod(state, 0755);
 	mock_clear_faults(w->m);
@@ -508,8 +521,11 @@ START_TEST(test_chaos)
 		}
 	}
 	signal(SIGTERM, SIG_DFL);
-	printf("chaos: %ld rounds passed in %.1f s (%ld runs, the longest %ld ms); seed %" PRIu64
-	    "\n", rounds, (double)(cu_now_ms() - t0) / 1000, w.total_runs, w.max_run_ms, w.seed);
+	printf("chaos: %ld rounds passed in %.1f s (%ld runs, the longest %ld ms; %ld rounds with a "
+	    "read-only state dir%s); seed %" PRIu64 "\n", rounds, (double)(cu_now_ms() - t0) / 1000,
+	    w.total_runs, w.max_run_ms, w.read_only_rounds, geteuid() != 0 ? "" :
+	    cu_readonly_supported() ? ", as root through a read-only mount" :
+	    ", none: root, and this machine allows no mount namespace", w.seed);
 	(void)fflush(stdout);
 	mock_stop(w.m);
 	free(fixture);

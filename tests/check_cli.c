@@ -319,6 +319,9 @@ START_TEST(test_help_and_version)
 	static const char *const cases[][3] = {
 		{ "--help", NULL }, { "run", "--help", NULL }, { "check", "--help", NULL },
 		{ "next", "--help", NULL }, { "--version", NULL },
+		/* Each command prints its help and stops: nothing is looked up. */
+		{ "snapshot", "--help", NULL }, { "prune", "--help", NULL },
+		{ "list", "--help", NULL }, { "status", "--help", NULL },
 	};
 	size_t i;
 
@@ -328,6 +331,7 @@ START_TEST(test_help_and_version)
 		tu_run_dosnap(cases[i], NULL, &res);
 		ck_assert_msg(res.status == 0, "case %zu: exit %d", i, res.status);
 		ck_assert(strstr(res.out, "Usage: dosnap") != NULL || strstr(res.out, "dosnap 0.") != NULL);
+		ck_assert_msg(res.err[0] == '\0', "case %zu: stderr: %s", i, res.err);
 		tu_result_release(&res);
 	}
 }

@@ -1,5 +1,6 @@
 /* check_notify: healthchecks-style pings from the real binary to a small loopback server. */
 #include <check.h>
+#include <errno.h>
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -7,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "dosnap/flow.h"
+#include "dosnap/notify.h"
+#include "dosnap/schedule.h"
 
 #include "mockutil.h"
 #include "suites.h"
@@ -223,6 +228,56 @@ START_TEST(test_entry_notify)
 }
 END_TEST
 
+/* notify.c alone: what a ping to each URL carries, and how its host is shown. */
+START_TEST(test_body_per_url)
+{
+	struct sched_entry e1 = { .line = 1, .opts.notify = (char *)"https://hc.example/a" };
+	struct sched_entry e2 = { .line = 2, .opts.notify = (char *)"https://hc.example/b" };
+	struct flow_job jobs[2] = { { .entry = &e1 }, { .entry = &e2 } };
+	struct flow_result res[3] = {
+		{ .job = &jobs[0], .droplet_id = 11, .droplet_name = "web\x1b[31m",
+		    .snapshot_name = "dosnap-web-1", .snapshot_id = "901", .seconds = 2 },
+		{ .job = &jobs[1], .droplet_id = 22, .droplet_name = "db", .r = -EIO,
+		    .error = (char *)"HTTP 500", .seconds = 1 },
+		{ .job = &jobs[1], .target = "tag:gone", .r = -ENOENT,
+		    .error = (char *)"tag:gone matches no droplet" },
+	};
+	struct flow_report rep = { .results = res, .n = 3, .n_failed = 2 };
+	char *body = NULL;
+	bool failed = true;
+
+	ck_assert_int_eq(notify_body(&rep, "https://hc.example/a", false, &body, &failed), 0);
+	ck_assert(!failed);
+	/* The name's escape byte is shown inert. */
+	ck_assert_str_eq(body, "droplet 11 web\\x1b[31m: ok, snapshot dosnap-web-1 (id 901), 2.0 s\n");
+	free(body);
+	ck_assert_int_eq(notify_body(&rep, "https://hc.example/b", false, &body, &failed), 0);
+	ck_assert(failed);
+	ck_assert_str_eq(body, "droplet 22 db: FAILED, snapshot -, 1.0 s: HTTP 500\n"
+	    "tag:gone: FAILED: tag:gone matches no droplet\n");
+	free(body);
+	/* The global URL covers every job. */
+	ck_assert_int_eq(notify_body(&rep, "https://hc.example/all", true, &body, &failed), 0);
+	ck_assert(failed);
+	ck_assert_ptr_nonnull(strstr(body, "droplet 11 "));
+	ck_assert_ptr_nonnull(strstr(body, "droplet 22 "));
+	free(body);
+}
+END_TEST
+
+START_TEST(test_url_host_hides_the_path)
+{
+	char buf[64];
+
+	notify_url_host("https://hc-ping.com/5f1c-secret-uuid?x=1", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "https://hc-ping.com/...");
+	notify_url_host("http://127.0.0.1:8080/ping/secret", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "http://127.0.0.1:8080/...");
+	notify_url_host("hc.example/secret", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "hc.example/...");
+}
+END_TEST
+
 Suite *
 notify_suite(void)
 {
@@ -234,6 +289,10 @@ notify_suite(void)
 	tcase_add_test(tc, test_ping_fail);
 	tcase_add_test(tc, test_ping_unreachable_does_not_fail);
 	tcase_add_test(tc, test_entry_notify);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("body");
+	tcase_add_test(tc, test_body_per_url);
+	tcase_add_test(tc, test_url_host_hides_the_path);
 	suite_add_tcase(s, tc);
 	return s;
 }

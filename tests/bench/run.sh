@@ -334,7 +334,7 @@ if [ "$smoke" != 1 ]; then
 	sim=$(calc "$(get sens_wall) / $sens_scale")
 	sim_main=$(calc "$(get flow_1000_1000_wall) / $scale")
 	if [ "$(calc "$sim > 3 * $sim_main")" = 1 ]; then
-		put sens_note "That is dosnap's own pacer, not the mock (whose limits are off here): under \`--time-scale S\`, src/cmd_flow.c sets the client's budget to 240 / S requests a minute, but src/api.c (\`pacer_wait_until\`) counts them over a window of 60 s of *wall* time, not 60 x S. At S = $sens_scale the budget is $(calc "240 / $sens_scale") requests per 60 wall seconds; a 1,000-droplet run needs about $(get sens_req), so it stops until the wall minute has passed. At S = $scale the budget ($(calc "240 / $scale")) is never reached, which is why this report uses that scale. Without a time scale (S = 1) the window is right."
+		put sens_note "That is dosnap's own pacer, not the mock (whose limits are off here): under \`--time-scale S\`, src/cmd_session.c (\`cmd_api_open\`) sets the client's budget to 240 / S requests a minute, but src/api.c (\`pacer_wait_until\`) counts them over a window of 60 s of *wall* time, not 60 x S. At S = $sens_scale the budget is $(calc "240 / $sens_scale") requests per 60 wall seconds; a 1,000-droplet run needs about $(get sens_req), so it stops until the wall minute has passed. At S = $scale the budget ($(calc "240 / $scale")) is never reached, which is why this report uses that scale. Without a time scale (S = 1) the window is right."
 	else
 		put sens_note "The scale makes no material difference."
 	fi
