@@ -12,6 +12,7 @@
 #include "dosnap/cmd.h"
 #include "dosnap/log.h"
 #include "dosnap/schedule.h"
+#include "dosnap/target.h"
 
 static int
 list_usage(FILE *f)
@@ -23,22 +24,6 @@ list_usage(FILE *f)
 	    "snapshot id, name, droplet id and name, creation time, size.  A good first\n"
 	    "command to check that the token works.\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
-}
-
-/* TODO(lead): use target.h */
-static bool
-target_matches(const struct api_droplet *d, const struct sched_target *t)
-{
-	size_t i;
-
-	if (t->kind == SCHED_TARGET_ID)
-		return (uint64_t)d->id == t->id;
-	if (t->kind == SCHED_TARGET_NAME)
-		return d->name != NULL && strcmp(d->name, t->value) == 0;
-	for (i = 0; i < d->n_tags; i++)
-		if (strcmp(d->tags[i], t->value) == 0)
-			return true;
-	return false;
 }
 
 static void
@@ -115,8 +100,10 @@ list_unmatched(const struct sched_entry *en, const struct api_droplet_list *drop
 		for (j = 0; j < droplets->n && !found; j++)
 			found = target_matches(&droplets->items[j], t);
 		if (!found) {
-			log_error("%s%s matches no droplet", t->kind == SCHED_TARGET_TAG ? "tag:" :
-			    t->kind == SCHED_TARGET_NAME ? "name:" : "", t->value);
+			char name[SCHED_MAX_LINE];
+
+			target_format(t, name, sizeof(name));
+			log_error("%s matches no droplet", name);
 			unmatched++;
 		}
 	}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dosnap/log.h"
+#include "dosnap/redact.h"
 
 #define LOG_LINE_MAX	4096	/* one message; longer ones are cut with "..." */
 #define LOG_SECRETS_MAX	4
@@ -274,58 +275,8 @@ log_safe(const char *s, char *buf, size_t size)
 	return buf;
 }
 
-/*
- * Copy SRC (N bytes) to OUT (CAP bytes, at least 3 * N + 16: "[REDACTED]"
- * is longer than a secret by at most 6 bytes per 4) with every registered
- * secret replaced by "[REDACTED]"; returns the length.
- */
-static size_t
-redact_into(const char *src, size_t n, char *out, size_t cap)
-{
-	static const char mark[] = "[REDACTED]";
-	size_t i = 0, o = 0, k;
-
-	while (i < n && o + sizeof(mark) < cap) {
-		bool hit = false;
-
-		for (k = 0; k < logger.n_secrets && !hit; k++) {
-			size_t slen = strlen(logger.secrets[k]);
-
-			if (n - i >= slen && memcmp(src + i, logger.secrets[k], slen) == 0) {
-				memcpy(out + o, mark, sizeof(mark) - 1);
-				o += sizeof(mark) - 1;
-				i += slen;
-				hit = true;
-			}
-		}
-		if (!hit)
-			out[o++] = src[i++];
-	}
-	out[o] = '\0';
-	return o;
-}
-
-/*
- * A text cut at its end may end in the first part of a secret, which no
- * longer matches it whole: drop such a tail (any length), since even part
- * of a token must not be shown.
- */
-static size_t
-drop_secret_tail(const char *s, size_t n)
-{
-	size_t k, len;
-
-	for (k = 0; k < logger.n_secrets; k++) {
-		const char *sec = logger.secrets[k];
-		size_t slen = strlen(sec);
-
-		for (len = slen - 1 < n ? slen - 1 : n; len > 0; len--) {
-			if (memcmp(s + n - len, sec, len) == 0)
-				return n - len;
-		}
-	}
-	return n;
-}
+/* The registered secrets, as the redact module takes them. */
+#define LOG_SECRETS	(const char *const *)logger.secrets, logger.n_secrets
 
 void
 log_json_string(FILE *f, const char *s)
@@ -412,7 +363,7 @@ render_line(const char *msg, size_t n, bool cut, char *line)
 	size_t cap;
 
 	if (cut)
-		n = drop_secret_tail(msg, n);
+		n = redact_drop_tail(LOG_SECRETS, msg, n);
 	cap = n * 3 + 16;
 	red = malloc(cap);
 	if (red == NULL) {
@@ -420,7 +371,8 @@ render_line(const char *msg, size_t n, bool cut, char *line)
 		snprintf(line, LOG_LINE_MAX, "(a message was lost: out of memory)");
 		return;
 	}
-	n = redact_into(msg, n, red, cap);
+	/* CAP holds any text: "[REDACTED]" is longer than a secret by at most 6 bytes per 4. */
+	n = redact_cut(LOG_SECRETS, msg, n, red, cap, NULL);
 	log_escape(red, n, line, LOG_LINE_MAX);
 	free(red);
 }
@@ -529,7 +481,7 @@ log_errno(int r, const char *fmt, ...)
 		if (cut) {
 			size_t len = strlen(msg);
 
-			msg[drop_secret_tail(msg, len)] = '\0';
+			msg[redact_drop_tail(LOG_SECRETS, msg, len)] = '\0';
 		}
 	}
 	va_end(ap2);

@@ -803,7 +803,7 @@ fn_reset_far(struct hs *h, const char *method, const char *path, unsigned page,
 	(void)method;
 	(void)path;
 	(void)page;
-	answer_text(a, "{\"account\":{\"email\":\"a@b\",\"uuid\":\"u\",\"status\":\"active\"}}");
+	answer_text(a, "{\"droplet\":{\"id\":1,\"name\":\"d\",\"status\":\"active\"}}");
 	hs_header(a, "ratelimit-remaining", "0");
 	hs_header(a, "ratelimit-reset", "922337203685477580");
 }
@@ -814,15 +814,15 @@ START_TEST(test_ratelimit_reset_clamped)
 	struct api_config cfg = { .token = HS_TOKEN, .base_url = h->url,
 		.retry_max_total_ms = 5000, .rate_reserve = -1 };
 	struct api_client *c = NULL;
-	struct api_account *acct = NULL;
+	struct api_droplet *d = NULL;
 	struct api_error err;
 
 	ck_assert_int_eq(api_client_new(&cfg, &c), 0);
-	ck_assert_int_eq(api_get_account(c, &acct, &err), 0);
-	api_account_free(acct);
-	acct = NULL;
+	ck_assert_int_eq(api_get_droplet(c, 1, &d, &err), 0);
+	api_droplet_free(d);
+	d = NULL;
 	/* No budget left until a reset clamped to an hour away: not before the deadline. */
-	ck_assert_int_eq(api_get_account(c, &acct, &err), -EAGAIN);
+	ck_assert_int_eq(api_get_droplet(c, 1, &d, &err), -EAGAIN);
 	ck_assert_ptr_nonnull(strstr(err.message, "rate limit leaves no room"));
 	ck_assert_uint_eq(h->requests, 1);
 	api_client_free(c);
@@ -964,12 +964,12 @@ START_TEST(test_token_fragments_api)
 				.retry_max_attempts = 1, .trace = capture_cb, .trace_userdata = &cap,
 				.trace_bodies = true };
 			struct api_client *c = NULL;
-			struct api_account *acct = NULL;
+			struct api_droplet *d = NULL;
 			struct api_error err;
 			char text[2048];
 
 			ck_assert_int_eq(api_client_new(&cfg, &c), 0);
-			ck_assert_int_eq(api_get_account(c, &acct, &err), -EINVAL);
+			ck_assert_int_eq(api_get_droplet(c, 1, &d, &err), -EINVAL);
 			api_error_format(&err, text, sizeof(text));
 			ck_assert_msg(!leaks(text, &shapes[s]) && !leaks(err.id, &shapes[s]) &&
 			    !leaks(err.message, &shapes[s]) && !leaks(err.request_id, &shapes[s]),

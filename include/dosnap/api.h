@@ -23,9 +23,10 @@
  * thread, connections reused, HTTP/2 streams multiplexed where the server
  * offers them, retries and backoff on timers, one rate-limit budget.
  *
- * The blocking functions (the same names without _async) queue the request
- * and run the loop until it is done; requests queued earlier progress too.
- * They must not be called from inside a callback (-EDEADLK).
+ * The few blocking functions (the same names without _async, for the
+ * commands that make one request at a time) queue the request and run the
+ * loop until it is done; requests queued earlier progress too.  They must
+ * not be called from inside a callback (-EDEADLK).
  *
  * Nothing here logs.  Progress that a user may want to see (a retry, its
  * delay and cause) goes to the trace hook as API_TRACE_EVENT lines.
@@ -245,7 +246,6 @@ void	api_snapshot_list_free(struct api_snapshot_list *l);
 void	api_volume_list_free(struct api_volume_list *l);
 
 const char *api_droplet_status_name(enum api_droplet_status s);
-const char *api_action_status_name(enum api_action_status s);
 
 /* --- results --------------------------------------------------------------
  * What a callback receives.  On success R is 0 and the one pointer that
@@ -280,6 +280,13 @@ struct api_reply {
 
 /* Free whatever objects REPLY still holds and set the pointers to NULL. */
 void	api_reply_release(struct api_reply *reply);
+
+/*
+ * Move all of SRC into *DST (which must hold no objects): DST owns the
+ * objects afterwards, and SRC's pointers are NULL.  For a callback that
+ * keeps the whole reply.
+ */
+void	api_reply_move(struct api_reply *dst, struct api_reply *src);
 
 typedef void (*api_reply_fn)(struct api_client *c, struct api_reply *reply, void *userdata);
 
@@ -332,11 +339,6 @@ void	api_client_stats(const struct api_client *c, struct api_stats *ret);
  */
 long	api_client_next_timeout(const struct api_client *c);
 
-/*
- * Make a concurrent or coming api_client_run return early (for example from
- * a signal handler: it only writes to a pipe).
- */
-void	api_client_wakeup(struct api_client *c);
 
 /*
  * Cancel request ID: its callback runs, with -ECANCELED, from the next
@@ -348,7 +350,7 @@ int	api_client_cancel(struct api_client *c, uint64_t id);
 /* --- operations -----------------------------------------------------------
  * Each *_async queues the request and returns 0 (storing its id in *ret_id
  * when not NULL), or -EINVAL for bad arguments, or -ENOMEM; the callback
- * then runs exactly once.  Each blocking variant returns the reply's R and
+ * then runs exactly once.  Each blocking form returns the reply's R and
  * on success stores the result in *ret (owned by the caller, freed with the
  * matching *_free); when ERR is not NULL it receives the error on failure.
  *
@@ -359,8 +361,6 @@ int	api_client_cancel(struct api_client *c, uint64_t id);
 /* GET /v2/account.  A cheap check that the token works. */
 int	api_get_account_async(struct api_client *c, api_reply_fn cb, void *userdata,
 	    uint64_t *ret_id);
-int	api_get_account(struct api_client *c, struct api_account **ret,
-	    struct api_error *err);
 
 /* GET /v2/droplets, all of them, or those with TAG, or named NAME (not both). */
 int	api_list_droplets_async(struct api_client *c, const char *tag, const char *name,
@@ -389,16 +389,6 @@ int	api_post_droplet_action(struct api_client *c, int64_t id, const char *type,
 	    const char *name, struct api_action **ret, bool *ret_adopted,
 	    struct api_error *err);
 
-/*
- * POST /v2/droplets/actions?tag_name=TAG: the reply holds one action per
- * droplet.  There is no safe way to look for its effect, so an ambiguous
- * failure is returned (error.ambiguous set), never retried.
- */
-int	api_post_tag_action_async(struct api_client *c, const char *tag, const char *type,
-	    const char *name, api_reply_fn cb, void *userdata, uint64_t *ret_id);
-int	api_post_tag_action(struct api_client *c, const char *tag, const char *type,
-	    const char *name, struct api_action_list **ret, struct api_error *err);
-
 /* GET /v2/actions/ID. */
 int	api_get_action_async(struct api_client *c, int64_t action_id, api_reply_fn cb,
 	    void *userdata, uint64_t *ret_id);
@@ -408,8 +398,6 @@ int	api_get_action(struct api_client *c, int64_t action_id, struct api_action **
 /* GET /v2/droplets/ID/actions/ACTION_ID. */
 int	api_get_droplet_action_async(struct api_client *c, int64_t id, int64_t action_id,
 	    api_reply_fn cb, void *userdata, uint64_t *ret_id);
-int	api_get_droplet_action(struct api_client *c, int64_t id, int64_t action_id,
-	    struct api_action **ret, struct api_error *err);
 
 /* GET /v2/droplets/ID/actions, newest first as the API gives them. */
 int	api_list_droplet_actions_async(struct api_client *c, int64_t id, size_t max_items,
@@ -420,14 +408,10 @@ int	api_list_droplet_actions(struct api_client *c, int64_t id, size_t max_items,
 /* GET /v2/actions: the account's actions. */
 int	api_list_actions_async(struct api_client *c, size_t max_items, api_reply_fn cb,
 	    void *userdata, uint64_t *ret_id);
-int	api_list_actions(struct api_client *c, size_t max_items,
-	    struct api_action_list **ret, struct api_error *err);
 
 /* GET /v2/droplets/ID/snapshots: snapshots and backups (type set, resource_id = ID). */
 int	api_list_droplet_snapshots_async(struct api_client *c, int64_t id, api_reply_fn cb,
 	    void *userdata, uint64_t *ret_id);
-int	api_list_droplet_snapshots(struct api_client *c, int64_t id,
-	    struct api_snapshot_list **ret, struct api_error *err);
 
 /* GET /v2/snapshots[?resource_type=RESOURCE_TYPE] ("droplet", "volume" or NULL for all). */
 int	api_list_snapshots_async(struct api_client *c, const char *resource_type,
@@ -435,31 +419,16 @@ int	api_list_snapshots_async(struct api_client *c, const char *resource_type,
 int	api_list_snapshots(struct api_client *c, const char *resource_type,
 	    struct api_snapshot_list **ret, struct api_error *err);
 
-/* GET /v2/snapshots/ID. */
-int	api_get_snapshot_async(struct api_client *c, const char *id, api_reply_fn cb,
-	    void *userdata, uint64_t *ret_id);
-int	api_get_snapshot(struct api_client *c, const char *id, struct api_snapshot **ret,
-	    struct api_error *err);
-
 /*
  * DELETE /v2/snapshots/ID.  A 404 to a retry after an ambiguous failure
  * counts as success: the first attempt deleted it.
  */
 int	api_delete_snapshot_async(struct api_client *c, const char *id, api_reply_fn cb,
 	    void *userdata, uint64_t *ret_id);
-int	api_delete_snapshot(struct api_client *c, const char *id, struct api_error *err);
-
-/* GET /v2/volumes. */
-int	api_list_volumes_async(struct api_client *c, api_reply_fn cb, void *userdata,
-	    uint64_t *ret_id);
-int	api_list_volumes(struct api_client *c, struct api_volume_list **ret,
-	    struct api_error *err);
 
 /* GET /v2/volumes/ID. */
 int	api_get_volume_async(struct api_client *c, const char *id, api_reply_fn cb,
 	    void *userdata, uint64_t *ret_id);
-int	api_get_volume(struct api_client *c, const char *id, struct api_volume **ret,
-	    struct api_error *err);
 
 /*
  * POST /v2/volumes/ID/snapshots with NAME.  After an ambiguous failure the
@@ -468,20 +437,14 @@ int	api_get_volume(struct api_client *c, const char *id, struct api_volume **ret
  */
 int	api_create_volume_snapshot_async(struct api_client *c, const char *id,
 	    const char *name, api_reply_fn cb, void *userdata, uint64_t *ret_id);
-int	api_create_volume_snapshot(struct api_client *c, const char *id, const char *name,
-	    struct api_snapshot **ret, bool *ret_adopted, struct api_error *err);
 
 /* GET /v2/volumes/ID/snapshots. */
 int	api_list_volume_snapshots_async(struct api_client *c, const char *id,
 	    api_reply_fn cb, void *userdata, uint64_t *ret_id);
-int	api_list_volume_snapshots(struct api_client *c, const char *id,
-	    struct api_snapshot_list **ret, struct api_error *err);
 
 /* DELETE /v2/volumes/snapshots/ID; a 404 to a retry counts as success, as above. */
 int	api_delete_volume_snapshot_async(struct api_client *c, const char *id,
 	    api_reply_fn cb, void *userdata, uint64_t *ret_id);
-int	api_delete_volume_snapshot(struct api_client *c, const char *id,
-	    struct api_error *err);
 
 /*
  * POST BODY (text) to URL, a monitoring service's ping address in the style
