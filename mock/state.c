@@ -12,15 +12,6 @@
 #include "dosnap/util.h"
 #include "state.h"
 
-/* Silences -Wanalyzer-malloc-leak (see its uses); clang knows no such warning. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define ANALYZER_LEAK_FP_BEGIN	_Pragma("GCC diagnostic push") \
-	_Pragma("GCC diagnostic ignored \"-Wanalyzer-malloc-leak\"")
-#define ANALYZER_LEAK_FP_END	_Pragma("GCC diagnostic pop")
-#else
-#define ANALYZER_LEAK_FP_BEGIN
-#define ANALYZER_LEAK_FP_END
-#endif
 
 const struct mregion mstate_regions[] = {
 	{ "ams3", "Amsterdam 3" },

@@ -5,7 +5,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dosnap/calendar.h"
 
 /*
  * A loaded zone: its transitions (from the TZif file, extended with the
@@ -80,12 +79,5 @@ char	*tz_format_rfc3339(const struct tz *z, int64_t t, char *buf);
  * seconds in *ret and return 0; -EINVAL otherwise.
  */
 int	tz_parse_rfc3339(const char *s, int64_t *ret);
-
-/*
- * The civil-date arithmetic is calendar.h's.  This name stays for the
- * callers outside tz that still use it (src/api.c); new code calls
- * cal_days_from_civil.
- */
-#define tz_days_from_civil	cal_days_from_civil
 
 #endif

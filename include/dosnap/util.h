@@ -40,6 +40,21 @@ uint64_t hash_fnv1a64(const void *data, size_t len);
  */
 int	grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max);
 
+/*
+ * gcc 12's -fanalyzer loses a pointer stored in an element of a heap array
+ * that grow_array() (another file) grew, and calls it leaked.  Put these
+ * around a function that stores such pointers and say which release frees
+ * them: only that warning is silenced, only there (clang has no such check).
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ANALYZER_LEAK_FP_BEGIN	_Pragma("GCC diagnostic push") \
+	_Pragma("GCC diagnostic ignored \"-Wanalyzer-malloc-leak\"")
+#define ANALYZER_LEAK_FP_END	_Pragma("GCC diagnostic pop")
+#else
+#define ANALYZER_LEAK_FP_BEGIN
+#define ANALYZER_LEAK_FP_END
+#endif
+
 /* Overwrite N bytes at P with zeros in a way the compiler may not drop as a dead store. */
 void	wipe_secret(void *p, size_t n);
 
