@@ -25,6 +25,14 @@ struct mock;
 #define MOCK_MAX_REQUEST_LOG	100000	/* older entries are dropped, but still counted */
 #define MOCK_MAX_BODY		(64 * 1024)	/* request bodies, bytes */
 #define MOCK_MAX_FIXTURE	(16 * 1024 * 1024)	/* fixture file, bytes */
+/*
+ * The world's lists, since start or reset.  Past MOCK_MAX_ACTIONS starting
+ * an action is a 500, past MOCK_MAX_IMAGES a snapshot action ends errored,
+ * past MOCK_MAX_VOLUME_SNAPSHOTS a volume snapshot is a 500.
+ */
+#define MOCK_MAX_ACTIONS	1000000
+#define MOCK_MAX_IMAGES		1000000		/* droplet snapshots and backups */
+#define MOCK_MAX_VOLUME_SNAPSHOTS 1000000
 #define MOCK_MAX_RATE		1000000	/* requests per window */
 
 /* Pass as a rate limit to switch that limit off. */

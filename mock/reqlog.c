@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dosnap/util.h"
 #include "server.h"
 
 void
@@ -15,19 +16,14 @@ mock_log_request(struct mock *m, const char *method, const char *url, const char
 	struct mock_request *e;
 
 	m->log_total++;
-	if (m->log_n == m->log_cap && m->log_cap < MOCK_MAX_REQUEST_LOG) {
-		size_t ncap = m->log_cap == 0 ? 256 : m->log_cap * 2;
-		struct mock_request *p;
-
-		if (ncap > MOCK_MAX_REQUEST_LOG)
-			ncap = MOCK_MAX_REQUEST_LOG;
-		p = realloc(m->log, ncap * sizeof(*p));
-		if (p != NULL) {
-			/* The ring has not wrapped yet while it still grows (head is 0). */
-			m->log = p;
-			m->log_cap = ncap;
-		}
-	}
+	/*
+	 * The ring has not wrapped yet while it still grows (head is 0).  At
+	 * MOCK_MAX_REQUEST_LOG (-E2BIG), or with no memory, it keeps its size
+	 * and the oldest entry goes.
+	 */
+	if (m->log_n == m->log_cap)
+		(void)grow_array(&m->log, &m->log_cap, m->log_n + 1, sizeof(*m->log),
+		    MOCK_MAX_REQUEST_LOG);
 	if (m->log_cap == 0)
 		return;
 	if (m->log_n < m->log_cap) {

@@ -6,20 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
+#include "dosnap/calendar.h"
+#include "dosnap/util.h"
 #include "state.h"
 
-/* Silences -Wanalyzer-malloc-leak (see its uses); clang knows no such warning. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define ANALYZER_LEAK_FP_BEGIN	_Pragma("GCC diagnostic push") \
-	_Pragma("GCC diagnostic ignored \"-Wanalyzer-malloc-leak\"")
-#define ANALYZER_LEAK_FP_END	_Pragma("GCC diagnostic pop")
-#else
-#define ANALYZER_LEAK_FP_BEGIN
-#define ANALYZER_LEAK_FP_END
-#endif
 
 const struct mregion mstate_regions[] = {
 	{ "ams3", "Amsterdam 3" },
@@ -97,21 +89,6 @@ maction_type_parse(const char *s, enum mock_action_type *ret)
 	return -EINVAL;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 int
 mstate_parse_time(const char *s, double *ret)
 {
@@ -125,7 +102,7 @@ mstate_parse_time(const char *s, double *ret)
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
 	    h < 0 || mi < 0 || sec < 0)
 		return -EINVAL;
-	*ret = (double)(days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec);
+	*ret = (double)(cal_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec);
 	return 0;
 }
 
@@ -232,30 +209,13 @@ mstate_free(struct mstate *st)
 	free(st);
 }
 
-/* Grow *arr (of *cap elements of SIZE bytes) to hold at least one more. */
-static int
-grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap == 0 ? 16 : *cap * 2;
-	p = realloc(*arr, ncap * size);
-	if (p == NULL)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 static int
 image_add(struct mstate *st, const struct mimage *img)
 {
 	int r;
 
-	r = grow((void **)&st->images, &st->cap_images, st->n_images, sizeof(*st->images));
+	r = grow_array(&st->images, &st->cap_images, st->n_images + 1, sizeof(*st->images),
+	    st->max_images);
 	if (r < 0)
 		return r;
 	st->images[st->n_images++] = *img;
@@ -267,7 +227,8 @@ vsnap_add(struct mstate *st, const struct mvsnap *vs)
 {
 	int r;
 
-	r = grow((void **)&st->vsnaps, &st->cap_vsnaps, st->n_vsnaps, sizeof(*st->vsnaps));
+	r = grow_array(&st->vsnaps, &st->cap_vsnaps, st->n_vsnaps + 1, sizeof(*st->vsnaps),
+	    st->max_vsnaps);
 	if (r < 0)
 		return r;
 	st->vsnaps[st->n_vsnaps++] = *vs;
@@ -693,50 +654,13 @@ generate(struct mstate *st, unsigned n, double wall)
 	return 0;
 }
 
-static int
-read_file(const char *path, char **ret)
-{
-	FILE *f;
-	struct stat sb;
-	char *buf;
-	size_t n;
-	int r = 0;
-
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -errno;
-	if (fstat(fileno(f), &sb) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (sb.st_size > MOCK_MAX_FIXTURE) {
-		r = -EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (buf == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	n = fread(buf, 1, (size_t)sb.st_size, f);
-	if (ferror(f)) {
-		free(buf);
-		r = -EIO;
-		goto out;
-	}
-	buf[n] = '\0';
-	*ret = buf;
-out:
-	fclose(f);
-	return r;
-}
-
 int
 mstate_load(const char *path, unsigned n, uint64_t seed, double wall,
     struct mstate **ret, char *errbuf, size_t errlen)
 {
 	struct mstate *st;
 	char *text = NULL;
+	size_t len = 0;
 	int r;
 
 	if (n > MOCK_MAX_DROPLETS)
@@ -745,13 +669,17 @@ mstate_load(const char *path, unsigned n, uint64_t seed, double wall,
 	if (st == NULL)
 		return -ENOMEM;
 	st->seed = seed;
+	st->max_images = MOCK_MAX_IMAGES;
+	st->max_vsnaps = MOCK_MAX_VOLUME_SNAPSHOTS;
+	st->max_actions = MOCK_MAX_ACTIONS;
 	st->first_action_id = 2000000001;
 	st->next_image_id = 170000001;
 	snprintf(st->account.email, sizeof(st->account.email), "%s", "sammy@example.com");
 	snprintf(st->account.team, sizeof(st->account.team), "%s", "My Team");
 	st->account.droplet_limit = 25;
 	if (path != NULL) {
-		r = read_file(path, &text);
+		/* A link is followed, as fopen would; a FIFO or a directory is refused at once. */
+		r = read_file_opt(path, MOCK_MAX_FIXTURE, READ_FILE_FOLLOW, &text, &len);
 		if (r < 0) {
 			seterr(errbuf, errlen, "cannot read fixture '%s': %s", path, strerror(-r));
 			goto fail;
@@ -923,7 +851,8 @@ mstate_start_action(struct mstate *st, const struct mparams *p, struct mdroplet 
 		return -EBUSY;
 	if (type == MOCK_ACTION_POWER_ON && (d->misbehaviour & MOCK_MISBEHAVE_REFUSE_POWER_ON))
 		return -EBUSY;
-	r = grow((void **)&st->actions, &st->cap_actions, st->n_actions, sizeof(*st->actions));
+	r = grow_array(&st->actions, &st->cap_actions, st->n_actions + 1, sizeof(*st->actions),
+	    st->max_actions);
 	if (r < 0)
 		return r;
 	a = &st->actions[st->n_actions];

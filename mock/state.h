@@ -119,6 +119,8 @@ struct mstate {
 	size_t n_vsnaps, cap_vsnaps;
 	struct maction *actions;
 	size_t n_actions, cap_actions;
+	/* The lists' caps: the MOCK_MAX_ values (mock.h); a test may lower them. */
+	size_t max_images, max_vsnaps, max_actions;
 	size_t n_in_progress;
 	int64_t first_action_id;
 	int64_t next_image_id;

@@ -632,11 +632,11 @@ api_client_free(struct api_client *c)
 	api_slist_wipe_free(c->hdr_get);
 	api_slist_wipe_free(c->hdr_post);
 	if (c->auth_header != NULL) {
-		api_wipe(c->auth_header, strlen(c->auth_header));
+		wipe_secret(c->auth_header, strlen(c->auth_header));
 		free(c->auth_header);
 	}
 	if (c->token != NULL) {
-		api_wipe(c->token, c->token_len);
+		wipe_secret(c->token, c->token_len);
 		free(c->token);
 	}
 	free(c->base);

@@ -6,19 +6,10 @@
 #include <string.h>
 
 #include "api_int.h"
-#include "dosnap/tz.h"
+#include "dosnap/calendar.h"
 #include "dosnap/util.h"
 
 #define CURL_PROTOCOLS_STR_VERSION 0x075500	/* 7.85.0 */
-
-void
-api_wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n-- > 0)
-		*v++ = 0;
-}
 
 static int
 ascii_lower(int ch)
@@ -154,7 +145,7 @@ api_slist_wipe_free(struct curl_slist *l)
 
 	for (p = l; p != NULL; p = p->next)
 		if (p->data != NULL)
-			api_wipe(p->data, strlen(p->data));
+			wipe_secret(p->data, strlen(p->data));
 	if (l != NULL)
 		api_curl.slist_free_all(l);
 }
@@ -342,7 +333,7 @@ http_date(const char *v, size_t n, int64_t *ret)
 	if (mon < 0 || year < 1970 || day < 1 || day > 31 || hh < 0 || hh > 23 || mm < 0 ||
 	    mm > 59 || ss < 0 || ss > 60)
 		return -EINVAL;
-	*ret = tz_days_from_civil(year, (unsigned)mon + 1, (unsigned)day) * 86400 +
+	*ret = cal_days_from_civil(year, (unsigned)mon + 1, (unsigned)day) * 86400 +
 	    hh * 3600 + mm * 60 + ss;
 	return 0;
 }

@@ -296,8 +296,6 @@ char	*api_url_escape(const char *s);
 /* Whether S begins with PREFIX, ASCII case ignored. */
 bool	api_prefix_icase(const char *s, const char *prefix);
 
-/* Overwrite N bytes at P in a way the compiler keeps. */
-void	api_wipe(void *p, size_t n);
 
 /* --- adopting an ambiguous POST's effect (api_adopt.c) --------------------- */
 

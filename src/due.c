@@ -53,54 +53,12 @@ due_entry(const struct sched_entry *e, int64_t checked, int64_t last_slot,
 	return 1;
 }
 
-struct id_index {
-	uint64_t id;
-	size_t index;
-};
-
-static int
-id_index_cmp(const void *a, const void *b)
-{
-	const struct id_index *x = a, *y = b;
-
-	if (x->id != y->id)
-		return x->id < y->id ? -1 : 1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/*
- * Mark in DUP the entries that repeat an earlier one's id (the same line
- * twice in one zone), in O(n log n): a schedule may hold thousands.
- */
-static int
-mark_duplicates(const struct schedule *s, bool *dup)
-{
-	struct id_index *v;
-	size_t i;
-
-	if (s->n_entries < 2)
-		return 0;
-	v = malloc(s->n_entries * sizeof(*v));
-	if (v == NULL)
-		return -ENOMEM;
-	for (i = 0; i < s->n_entries; i++) {
-		v[i].id = s->entries[i].id;
-		v[i].index = i;
-	}
-	qsort(v, s->n_entries, sizeof(*v), id_index_cmp);
-	for (i = 1; i < s->n_entries; i++)
-		if (v[i].id == v[i - 1].id)
-			dup[v[i].index] = true;
-	free(v);
-	return 0;
-}
-
 int
 due_compute(const struct schedule *s, const struct state *st, int64_t now,
     struct due_item **ret, size_t *ret_n, bool *ret_clock_back)
 {
 	struct due_item *items = NULL;
-	bool *dup = NULL;
+	size_t *first_of = NULL;
 	size_t i, n = 0;
 	int r;
 
@@ -110,19 +68,17 @@ due_compute(const struct schedule *s, const struct state *st, int64_t now,
 		*ret_n = 0;
 		return 0;
 	}
-	dup = calloc(s->n_entries, sizeof(*dup));
-	if (dup == NULL)
-		return -ENOMEM;
-	r = mark_duplicates(s, dup);
+	/* The same line twice in one zone is one entry: the first runs it. */
+	r = sched_first_of(s, &first_of);
 	if (r < 0)
-		goto fail;
+		return r;
 	for (i = 0; i < s->n_entries; i++) {
 		const struct sched_entry *e = &s->entries[i];
 		const struct state_entry *se;
 		int64_t slot;
 		bool retry;
 
-		if (dup[i])
+		if (first_of[i] != i)
 			continue;
 		se = state_find(st, e->id);
 		r = due_entry(e, se != NULL ? se->checked : -1, se != NULL ? se->slot : 0,
@@ -151,12 +107,12 @@ due_compute(const struct schedule *s, const struct state *st, int64_t now,
 		items[n].retry = retry;
 		n++;
 	}
-	free(dup);
+	free(first_of);
 	*ret = items;
 	*ret_n = n;
 	return 0;
 fail:
-	free(dup);
+	free(first_of);
 	free(items);
 	return r;
 }

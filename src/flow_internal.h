@@ -102,20 +102,6 @@ enum fwait {
 #define PRUNE_BOUND_S		600	/* pruning, once power is back */
 #define DRAIN_ROUNDS_MAX	200	/* api_client_run calls to collect cancelled requests */
 
-/*
- * gcc 12's -fanalyzer loses a pointer stored in an element of a heap array
- * that grow_array() (another file) grew, and calls it leaked, as mock/state.c
- * says of its own arrays.  flow_release() and flow_report_release() free
- * them.  Only that warning is silenced, only in the functions marked.
- */
-#if defined(__GNUC__) && !defined(__clang__)
-#define ANALYZER_LEAK_FP_BEGIN	_Pragma("GCC diagnostic push") \
-	_Pragma("GCC diagnostic ignored \"-Wanalyzer-malloc-leak\"")
-#define ANALYZER_LEAK_FP_END	_Pragma("GCC diagnostic pop")
-#else
-#define ANALYZER_LEAK_FP_BEGIN
-#define ANALYZER_LEAK_FP_END
-#endif
 
 struct vol {
 	char *id;

@@ -37,15 +37,21 @@ lock_fd(int fd, short type, bool wait)
 	}
 }
 
-/* 0 when FD is a regular file, -EINVAL when it is anything else. */
-static int
-fd_is_regular(int fd)
+/* A journal for STATE_DIR, not open yet (no lock); NULL without memory. */
+static struct journal *
+journal_new(const char *state_dir)
 {
-	struct stat st;
+	struct journal *j = calloc(1, sizeof(*j));
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	return S_ISREG(st.st_mode) ? 0 : -EINVAL;
+	if (j == NULL)
+		return NULL;
+	j->lock_fd = -1;
+	j->dir = str_printf("%s/journal", state_dir);
+	if (j->dir == NULL) {
+		free(j);
+		return NULL;
+	}
+	return j;
 }
 
 int
@@ -55,15 +61,9 @@ journal_open(const char *state_dir, struct journal **ret, bool *ret_may_recover)
 	char *lockpath = NULL;
 	int r;
 
-	j = calloc(1, sizeof(*j));
+	j = journal_new(state_dir);
 	if (j == NULL)
 		return -ENOMEM;
-	j->lock_fd = -1;
-	j->dir = str_printf("%s/journal", state_dir);
-	if (j->dir == NULL) {
-		r = -ENOMEM;
-		goto fail;
-	}
 	r = state_dir_prepare(j->dir);
 	if (r < 0)
 		goto fail;
@@ -112,13 +112,11 @@ journal_open_readonly(const char *state_dir, struct journal **ret, bool *ret_may
 	char *lockpath = NULL;
 	int r;
 
-	j = calloc(1, sizeof(*j));
+	j = journal_new(state_dir);
 	if (j == NULL)
 		return -ENOMEM;
-	j->lock_fd = -1;
-	j->dir = str_printf("%s/journal", state_dir);
-	lockpath = str_printf("%s/journal/.lock", state_dir);
-	if (j->dir == NULL || lockpath == NULL) {
+	lockpath = str_printf("%s/.lock", j->dir);
+	if (lockpath == NULL) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -196,74 +194,6 @@ record_path(const struct journal *j, int64_t id)
 	return str_printf("%s/%" PRId64 JOURNAL_SUFFIX, j->dir, id);
 }
 
-/* fsync the journal directory, so that a rename in it is durable. */
-static int
-fsync_dir(const struct journal *j)
-{
-	int fd, r = 0;
-
-	fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-/*
- * Write LEN bytes of DATA to PATH through "PATH.tmp" and a rename.  Local
- * rather than util's writer: the temporary file is opened without blocking
- * and must be a regular file, so that a FIFO planted there is refused
- * (-EINVAL) instead of hanging the run in open() until a reader comes.
- */
-static int
-record_replace(const struct journal *j, const char *path, const char *data, size_t len,
-    bool durable)
-{
-	char tmp[PATH_MAX];
-	int fd, r;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	/* A .tmp left by a crash is ours to overwrite: the lock is held. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
-	    0600);
-	if (fd < 0)
-		/* ENXIO: a FIFO with no reader (or a device), not a file. */
-		return errno == ENXIO ? -EINVAL : -errno;
-	r = fd_is_regular(fd);
-	if (r < 0) {
-		close(fd);
-		return r;	/* not ours: left for the user to look at */
-	}
-	if (ftruncate(fd, 0) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = write_all(fd, data, len);
-	if (r < 0)
-		goto fail;
-	if (durable && fsync(fd) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = close(fd) < 0 ? -errno : 0;
-	fd = -1;
-	if (r < 0)
-		goto fail;
-	if (rename(tmp, path) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	return durable ? fsync_dir(j) : 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return r;
-}
-
 int
 journal_write(struct journal *j, const struct journal_record *rec, bool durable)
 {
@@ -286,7 +216,8 @@ journal_write(struct journal *j, const struct journal_record *rec, bool durable)
 	path = record_path(j, rec->droplet_id);
 	if (path == NULL)
 		return -ENOMEM;
-	r = record_replace(j, path, buf, (size_t)n, durable);
+	/* A FIFO or device where the temporary file goes is refused (-EINVAL), never waited on. */
+	r = write_file_opt(path, buf, (size_t)n, 0600, durable ? WRITE_FILE_DURABLE : 0);
 	free(path);
 	return r;
 }
@@ -396,43 +327,6 @@ journal_parse(const char *text, size_t len, struct journal_record *ret)
 	return 0;
 }
 
-/*
- * Read the record file PATH into BUF (JOURNAL_MAX_RECORD + 1 bytes), its
- * length to *ret_len.  Opened without following a symlink (-ELOOP) and
- * without blocking, so a FIFO returns at once; anything but a regular file
- * is -EINVAL, more than JOURNAL_MAX_RECORD bytes -EFBIG, a record that
- * vanished meanwhile -ENOENT.
- */
-static int
-record_read(const char *path, char *buf, size_t *ret_len)
-{
-	size_t len = 0;
-	int fd, r;
-
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	r = fd_is_regular(fd);
-	while (r == 0 && len <= JOURNAL_MAX_RECORD) {
-		ssize_t n = read(fd, buf + len, JOURNAL_MAX_RECORD + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = -errno;
-		else if (n == 0)
-			break;
-		else
-			len += (size_t)n;
-	}
-	close(fd);
-	if (r == 0 && len > JOURNAL_MAX_RECORD)
-		r = -EFBIG;
-	if (r == 0)
-		*ret_len = len;
-	return r;
-}
-
 static int
 record_cmp(const void *a, const void *b)
 {
@@ -472,32 +366,26 @@ journal_list(struct journal *j, struct journal_record **ret, size_t *ret_n)
 		return -errno;
 	for (de = readdir(d); de != NULL; de = readdir(d)) {
 		int64_t id = id_from_name(de->d_name);
-		char text[JOURNAL_MAX_RECORD + 1], *path;
+		char *path, *text = NULL;
 		size_t len = 0;
 
 		if (id == 0)
 			continue;
-		if (n == JOURNAL_MAX_RECORDS) {
-			r = -E2BIG;
+		/* Past JOURNAL_MAX_RECORDS: -E2BIG. */
+		r = grow_array(&recs, &cap, n + 1, sizeof(*recs), JOURNAL_MAX_RECORDS);
+		if (r < 0)
 			break;
-		}
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct journal_record *nr = realloc(recs, nc * sizeof(*nr));
-
-			if (nr == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			recs = nr;
-			cap = nc;
-		}
 		path = str_printf("%s/%s", j->dir, de->d_name);
 		if (path == NULL) {
 			r = -ENOMEM;
 			break;
 		}
-		r = record_read(path, text, &len);
+		/*
+		 * Not through a symlink (-ELOOP), and without blocking, so a FIFO
+		 * returns at once; anything but a regular file is -EINVAL, more
+		 * than JOURNAL_MAX_RECORD bytes -EFBIG.
+		 */
+		r = read_file_capped(path, JOURNAL_MAX_RECORD, &text, &len);
 		free(path);
 		if (r == -ENOENT) {
 			r = 0;
@@ -505,6 +393,7 @@ journal_list(struct journal *j, struct journal_record **ret, size_t *ret_n)
 		}
 		if (r == 0)
 			r = journal_parse(text, len, &recs[n]);
+		free(text);
 		if (r == 0 && recs[n].droplet_id != id)
 			r = -EBADMSG;
 		if (r < 0) {
@@ -551,14 +440,13 @@ journal_has_records(const char *state_dir)
 int
 journal_peek(const char *state_dir, struct journal_record **ret, size_t *ret_n)
 {
-	struct journal j = { .lock_fd = -1 };
+	struct journal *j = journal_new(state_dir);
 	int r;
 
-	j.dir = str_printf("%s/journal", state_dir);
-	if (j.dir == NULL)
+	if (j == NULL)
 		return -ENOMEM;
-	r = journal_list(&j, ret, ret_n);
-	free(j.dir);
+	r = journal_list(j, ret, ret_n);
+	journal_close(j);
 	if (r == -ENOENT) {
 		*ret = NULL;
 		*ret_n = 0;

@@ -11,6 +11,7 @@
 
 #include "dosnap/log.h"
 #include "dosnap/redact.h"
+#include "dosnap/util.h"
 
 #define LOG_LINE_MAX	4096	/* one message; longer ones are cut with "..." */
 #define LOG_SECRETS_MAX	4
@@ -107,22 +108,13 @@ log_add_secret(const char *secret)
 	return 0;
 }
 
-static void
-wipe(char *s)
-{
-	volatile char *p = s;
-
-	while (*p != '\0')
-		*p++ = '\0';
-}
-
 void
 log_release(void)
 {
 	size_t i;
 
 	for (i = 0; i < logger.n_secrets; i++) {
-		wipe(logger.secrets[i]);
+		wipe_secret(logger.secrets[i], strlen(logger.secrets[i]));
 		free(logger.secrets[i]);
 		logger.secrets[i] = NULL;
 	}
@@ -415,7 +407,7 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	}
 	render_line(msg, (size_t)n, cut, line);
 	if (msg != small) {
-		wipe(msg);
+		wipe_secret(msg, strlen(msg));
 		free(msg);
 	}
 	if (logger.status[0] != '\0')
@@ -488,7 +480,7 @@ log_errno(int r, const char *fmt, ...)
 	va_end(ap);
 	log_msg(LOG_LEVEL_ERR, "%s: %s", n >= 0 ? msg : fmt, strerror(r < 0 ? -r : r));
 	if (msg != small) {
-		wipe(msg);
+		wipe_secret(msg, strlen(msg));
 		free(msg);
 	}
 	return r;

@@ -1,14 +1,10 @@
 /* metrics: the Prometheus text exposition of what the state remembers, for node_exporter's textfile collector. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "dosnap/metrics.h"
 #include "dosnap/schedule.h"
@@ -47,24 +43,12 @@ out_add(struct out *o, const char *fmt, ...)
 			o->len += (size_t)n;
 			return;
 		}
-		if (o->len + (size_t)n + 1 > METRICS_MAX_BYTES) {
+		/* Room for the text and vsnprintf's NUL, METRICS_MAX_BYTES in all. */
+		o->r = grow_array(&o->p, &o->cap, o->len + (size_t)n + 1, 1, METRICS_MAX_BYTES);
+		if (o->r == -E2BIG)
 			o->r = -EFBIG;
+		if (o->r < 0)
 			return;
-		}
-		{
-			size_t cap = o->cap ? o->cap : 4096;
-			char *np;
-
-			while (cap < o->len + (size_t)n + 1)
-				cap *= 2;
-			np = realloc(o->p, cap);
-			if (np == NULL) {
-				o->r = -ENOMEM;
-				return;
-			}
-			o->p = np;
-			o->cap = cap;
-		}
 	}
 }
 
@@ -88,48 +72,6 @@ metrics_escape(const char *in, char *out, size_t size)
 	}
 	out[k] = '\0';
 	return out;
-}
-
-struct id_index {
-	uint64_t id;
-	size_t index;
-};
-
-static int
-id_index_cmp(const void *a, const void *b)
-{
-	const struct id_index *x = a, *y = b;
-
-	if (x->id != y->id)
-		return x->id < y->id ? -1 : 1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Which entries repeat an earlier one's id: one series set per id. */
-static bool *
-mark_duplicates(const struct schedule *s)
-{
-	struct id_index *v;
-	bool *dup;
-	size_t i;
-
-	dup = calloc(s->n_entries ? s->n_entries : 1, sizeof(*dup));
-	v = malloc((s->n_entries ? s->n_entries : 1) * sizeof(*v));
-	if (dup == NULL || v == NULL) {
-		free(dup);
-		free(v);
-		return NULL;
-	}
-	for (i = 0; i < s->n_entries; i++) {
-		v[i].id = s->entries[i].id;
-		v[i].index = i;
-	}
-	qsort(v, s->n_entries, sizeof(*v), id_index_cmp);
-	for (i = 1; i < s->n_entries; i++)
-		if (v[i].id == v[i - 1].id)
-			dup[v[i].index] = true;
-	free(v);
-	return dup;
 }
 
 /* The metric families, in the order they are written. */
@@ -191,7 +133,7 @@ sample(struct out *o, enum family f, const struct sched_entry *e, const struct s
 
 static void
 family(struct out *o, enum family f, const struct schedule *s, const struct state *st,
-    const bool *dup, bool retries)
+    const size_t *first_of, bool retries)
 {
 	size_t i, j;
 	char v[32];
@@ -202,7 +144,8 @@ family(struct out *o, enum family f, const struct schedule *s, const struct stat
 		const struct sched_entry *e = &s->entries[i];
 		const struct state_entry *se = state_find(st, e->id);
 
-		if (dup[i] || se == NULL)
+		/* The same line twice in one zone: one series set, the first's. */
+		if (first_of[i] != i || se == NULL)
 			continue;
 		if (!families[f].droplet) {
 			if (f == F_ENTRY_SUCCESS && se->last_ok == 0)
@@ -278,15 +221,14 @@ metrics_render(const struct schedule *s, const struct state *st, int64_t now, bo
     char **ret, size_t *ret_len)
 {
 	struct out o = { .r = 0 };
-	bool *dup;
+	size_t *first_of;
 	int f;
 
-	dup = mark_duplicates(s);
-	if (dup == NULL)
+	if (sched_first_of(s, &first_of) < 0)
 		return -ENOMEM;
 	for (f = 0; f < F__COUNT; f++)
-		family(&o, (enum family)f, s, st, dup, retries);
-	free(dup);
+		family(&o, (enum family)f, s, st, first_of, retries);
+	free(first_of);
 	counter(&o, st, METRICS_C_REQUESTS, "dosnap_api_requests_total", "counter",
 	    "HTTP requests sent to the DigitalOcean API, retries included.");
 	counter(&o, st, METRICS_C_RETRIES, "dosnap_api_retries_total", "counter",
@@ -309,56 +251,6 @@ metrics_render(const struct schedule *s, const struct state *st, int64_t now, bo
 	return 0;
 }
 
-/*
- * As write_file_atomic, but mode 0644 whatever the umask (a hardened unit
- * has UMask=0077), set before the rename: the collector runs as another
- * user and must never find the file unreadable, not even once.
- */
-static int
-write_readable(const char *path, const char *data, size_t len)
-{
-	char tmp[PATH_MAX];
-	size_t off = 0;
-	int fd, r;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0644) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = close(fd);
-	fd = -1;
-	if (r < 0 || rename(tmp, path) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return r;
-}
-
 int
 metrics_write(const char *path, const struct schedule *s, const struct state *st, int64_t now,
     bool retries)
@@ -370,7 +262,13 @@ metrics_write(const char *path, const struct schedule *s, const struct state *st
 	r = metrics_render(s, st, now, retries, &text, &len);
 	if (r < 0)
 		return r;
-	r = write_readable(path, text, len);
+	/*
+	 * Mode 0644 whatever the umask (a hardened unit has UMask=0077), set
+	 * before the rename: the collector runs as another user and must never
+	 * find the file unreadable, not even once.  No directory fsync: a lost
+	 * update is made again within the minute.
+	 */
+	r = write_file_opt(path, text, len, 0644, WRITE_FILE_FSYNC | WRITE_FILE_EXACT_MODE);
 	free(text);
 	return r;
 }

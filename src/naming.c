@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dosnap/calendar.h"
 #include "dosnap/naming.h"
 #include "dosnap/tz.h"
 
@@ -58,31 +59,6 @@ put_value(char *buf, size_t size, size_t *pos, const char *s, size_t max)
 	return 0;
 }
 
-static void
-civil_tm(int64_t t, int32_t offset, struct tm *tm)
-{
-	int64_t local = t + offset, days, secs;
-	int64_t y;
-	unsigned m, d;
-
-	days = local / 86400;
-	secs = local % 86400;
-	if (secs < 0) {
-		secs += 86400;
-		days--;
-	}
-	tz_civil_from_days(days, &y, &m, &d);
-	memset(tm, 0, sizeof(*tm));
-	tm->tm_year = (int)(y - 1900);
-	tm->tm_mon = (int)m - 1;
-	tm->tm_mday = (int)d;
-	tm->tm_hour = (int)(secs / 3600);
-	tm->tm_min = (int)(secs % 3600 / 60);
-	tm->tm_sec = (int)(secs % 60);
-	tm->tm_wday = (int)(((days % 7) + 11) % 7);	/* 1970-01-01 was a Thursday */
-	tm->tm_yday = (int)(days - tz_days_from_civil(y, 1, 1));
-}
-
 /*
  * template = *( name-char / "{id}" / "{name}" / "{slot}" / "%" letter )
  * name-char = ALPHA / DIGIT / "." / "-" / "_"
@@ -100,8 +76,8 @@ render(const char *tmpl, const char *id, const char *name, size_t name_max, int6
 	int r = 0;
 
 	buf[0] = '\0';
-	civil_tm(slot, 0, &utc);
-	civil_tm(slot, zone != NULL ? tz_offset_at(zone, slot) : 0, &local);
+	cal_tm(slot, &utc);
+	cal_tm(slot + (zone != NULL ? tz_offset_at(zone, slot) : 0), &local);
 	while (*p != '\0' && r == 0) {
 		if (strncmp(p, "{id}", 4) == 0) {
 			r = put_value(buf, size, &pos, id, (size_t)-1);

@@ -126,6 +126,16 @@ action_in_progress(struct api_client *c, const struct journal_record *rec,
 	return r;
 }
 
+/* The droplet is gone (deleted meanwhile): its record goes too.  Returns 0, RES the outcome. */
+static int
+forget_gone(struct journal *j, const struct recover_config *cfg, struct recover_result *res)
+{
+	set(res, RECOVER_GONE, false, "the droplet no longer exists; forgetting it");
+	if (j != NULL && !cfg->dry_run)
+		res->journal_r = journal_remove(j, res->rec.droplet_id);
+	return 0;
+}
+
 /*
  * Look at one record's droplet; send power_on when it needs one.  Returns
  * 1 when power_on was sent (wait for the droplet to be active), 2 when an
@@ -152,10 +162,7 @@ recover_one(struct api_client *c, struct journal *j, const struct recover_config
 	 */
 	busy = action_in_progress(c, rec, &err, &action);
 	if (busy == -ENOENT) {
-		set(res, RECOVER_GONE, false, "the droplet no longer exists; forgetting it");
-		if (j != NULL && !cfg->dry_run)
-			res->journal_r = journal_remove(j, rec->droplet_id);
-		return 0;
+		return forget_gone(j, cfg, res);
 	}
 	if (busy < 0) {
 		set(res, RECOVER_FAILED, err.transient || busy == -EIO || busy == -ETIMEDOUT,
@@ -170,10 +177,7 @@ recover_one(struct api_client *c, struct journal *j, const struct recover_config
 	}
 	r = api_get_droplet(c, rec->droplet_id, &d, &err);
 	if (r == -ENOENT) {
-		set(res, RECOVER_GONE, false, "the droplet no longer exists; forgetting it");
-		if (j != NULL && !cfg->dry_run)
-			res->journal_r = journal_remove(j, rec->droplet_id);
-		return 0;
+		return forget_gone(j, cfg, res);
 	}
 	if (r < 0) {
 		set(res, RECOVER_FAILED, err.transient || r == -EIO || r == -ETIMEDOUT,

@@ -8,22 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dosnap/calendar.h"
 #include "dosnap/schedule.h"
 #include "dosnap/tz.h"
 #include "dosnap/util.h"
 
-#define SECS_PER_DAY		86400
-#define MAX_DURATION		(400LL * SECS_PER_DAY)
+#define MAX_DURATION		(400LL * CAL_SECS_PER_DAY)
 #define MAX_KEEP		10000
 #define MAX_TAG			255
 #define MAX_TEMPLATE		255
 #define MAX_MSG			512
 /* User text quoted in a message is cut here so messages stay readable. */
 #define MAX_QUOTE		64
+#define ZONES_HINT		"entries of one zone can share one CRON_TZ line"
 /* A line of SCHED_MAX_LINE bytes has at most this many blank-separated tokens. */
 #define MAX_TOKENS		(SCHED_MAX_LINE / 2 + 1)
 /* sched_next looks this far ahead: 30 years of 366 days. */
-#define LOOKAHEAD		(30LL * 366 * SECS_PER_DAY)
+#define LOOKAHEAD		(30LL * 366 * CAL_SECS_PER_DAY)
 /* The largest clock change cronie treats as daylight saving time (cron.c, 3 * MINUTE_COUNT). */
 #define DST_MAX_JUMP		(3 * 3600)
 /* sched_next's input range: years 1 to about 9000, so the arithmetic cannot overflow. */
@@ -118,7 +119,7 @@ diag_vadd(struct parser *p, bool warning, unsigned col, const char *hint, const 
     va_list ap)
 {
 	struct sched_diags *ds = p->diags;
-	struct sched_diag d = { 0 }, *items;
+	struct sched_diag d = { 0 };
 	char msg[MAX_MSG];
 	size_t i;
 
@@ -150,14 +151,12 @@ diag_vadd(struct parser *p, bool warning, unsigned col, const char *hint, const 
 		p->oom = true;
 		return;
 	}
-	items = realloc(ds->items, (ds->n + 1) * sizeof(*items));
-	if (items == NULL) {
+	if (grow_array(&ds->items, &ds->cap, ds->n + 1, sizeof(*ds->items), SCHED_MAX_DIAGS) < 0) {
 		diag_free(&d);
-		p->oom = true;
+		p->oom = true;	/* not -E2BIG: the count was checked above */
 		return;
 	}
-	ds->items = items;
-	items[ds->n++] = d;
+	ds->items[ds->n++] = d;
 }
 
 static void
@@ -306,7 +305,7 @@ static int
 parse_duration(const char *s, size_t len, int64_t *ret)
 {
 	static const char units[] = "dhms";
-	static const int64_t mult[] = { SECS_PER_DAY, 3600, 60, 1 };
+	static const int64_t mult[] = { CAL_SECS_PER_DAY, 3600, 60, 1 };
 	int64_t total = 0;
 	size_t i = 0, next_unit = 0;
 
@@ -556,14 +555,14 @@ parse_field(struct parser *p, enum field_id fid, const struct tok *t, uint64_t *
 static bool
 can_fire(const struct sched_entry *e)
 {
-	static const unsigned char maxday[] = { 0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	unsigned m;
 
 	/* With neither field starred, any day of the week in a month will do. */
 	if (!e->mday_star && !e->wday_star)
 		return e->months != 0 && e->wdays != 0;
 	for (m = 1; m <= 12; m++) {
-		uint32_t valid = (uint32_t)(((uint64_t)1 << (maxday[m] + 1)) - 2);
+		/* The most days the month ever has: those of a leap year (2000). */
+		uint32_t valid = (uint32_t)(((uint64_t)1 << (cal_month_days(2000, m) + 1)) - 2);
 
 		if ((e->months >> m & 1) && (e->mdays & valid) != 0)
 			return e->wdays != 0;
@@ -1252,7 +1251,7 @@ schedule_free(struct schedule *s)
 static int
 schedule_zone(struct schedule *s, const char *name, struct tz **ret)
 {
-	struct tz *z, **zones;
+	struct tz *z;
 	size_t i;
 	int r;
 
@@ -1271,13 +1270,12 @@ schedule_zone(struct schedule *s, const char *name, struct tz **ret)
 			*ret = s->zones[i];
 			return 0;
 		}
-	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers; *zones is one. */
-	zones = realloc(s->zones, (s->n_zones + 1) * sizeof(*zones));
-	if (zones == NULL) {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers; *s->zones is one. */
+	r = grow_array(&s->zones, &s->cap_zones, s->n_zones + 1, sizeof(*s->zones), SCHED_MAX_ZONES);
+	if (r < 0) {
 		tz_free(z);
-		return -ENOMEM;
+		return r;
 	}
-	s->zones = zones;
 	s->zones[s->n_zones++] = z;
 	*ret = z;
 	return 0;
@@ -1326,6 +1324,9 @@ parse_setting(struct parser *p, struct schedule *s, const char *line, size_t len
 	r = schedule_zone(s, name, zone);
 	if (r == -ENOMEM) {
 		p->oom = true;
+	} else if (r == -E2BIG) {
+		diag_add(p, (unsigned)vs + 1, ZONES_HINT, "more than %d time zones in one schedule",
+		    SCHED_MAX_ZONES);
 	} else if (r == -EINVAL) {
 		diag_add(p, (unsigned)vs + 1, "zone names look like 'Europe/Berlin' or 'UTC'",
 		    "invalid time zone name '%.*s'", MAX_QUOTE, name);
@@ -1392,6 +1393,11 @@ parse_line(struct parser *p, struct schedule *s, const char *line, size_t len,
 			p->oom = true;
 			return;
 		}
+		if (r == -E2BIG) {
+			diag_add(p, toks[0].col, ZONES_HINT, "more than %d time zones in one schedule",
+			    SCHED_MAX_ZONES);
+			return;
+		}
 		if (r < 0) {
 			diag_add(p, toks[0].col, "set CRON_TZ=Area/City above the entries",
 			    "cannot load the system's time zone");
@@ -1431,36 +1437,49 @@ entry_key_cmp(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/*
- * Warn about entries that repeat an earlier one word for word (in the same
- * zone): both would run at every fire time, and they share one line of
- * state.  Sorting keeps this O(n log n) for 10,000 entries.
- */
-static int
-warn_repeats(struct parser *p, const struct schedule *s)
+int
+sched_first_of(const struct schedule *s, size_t **ret)
 {
 	struct entry_key *keys;
-	size_t *first_of, i, first = 0;
+	size_t *first_of, i, first = 0, n = s->n_entries;
 
-	if (p->diags == NULL || s->n_entries < 2)
-		return 0;
-	keys = malloc(s->n_entries * sizeof(*keys));
-	first_of = malloc(s->n_entries * sizeof(*first_of));
+	/* Sorting keeps this O(n log n) for SCHED_MAX_ENTRIES. */
+	keys = malloc((n ? n : 1) * sizeof(*keys));
+	first_of = malloc((n ? n : 1) * sizeof(*first_of));
 	if (keys == NULL || first_of == NULL) {
 		free(keys);
 		free(first_of);
 		return -ENOMEM;
 	}
-	for (i = 0; i < s->n_entries; i++) {
+	for (i = 0; i < n; i++) {
 		keys[i].id = s->entries[i].id;
 		keys[i].index = i;
 	}
-	qsort(keys, s->n_entries, sizeof(*keys), entry_key_cmp);
-	for (i = 0; i < s->n_entries; i++) {
+	qsort(keys, n, sizeof(*keys), entry_key_cmp);
+	for (i = 0; i < n; i++) {
 		if (i > 0 && keys[i].id != keys[i - 1].id)
 			first = i;
 		first_of[keys[i].index] = keys[first].index;
 	}
+	free(keys);
+	*ret = first_of;
+	return 0;
+}
+
+/*
+ * Warn about entries that repeat an earlier one word for word (in the same
+ * zone): both would run at every fire time, and they share one line of
+ * state.
+ */
+static int
+warn_repeats(struct parser *p, const struct schedule *s)
+{
+	size_t *first_of, i;
+
+	if (p->diags == NULL || s->n_entries < 2)
+		return 0;
+	if (sched_first_of(s, &first_of) < 0)
+		return -ENOMEM;
 	/* In line order, each repeat names the first line that has the entry. */
 	for (i = 0; i < s->n_entries; i++) {
 		if (first_of[i] == i)
@@ -1471,7 +1490,6 @@ warn_repeats(struct parser *p, const struct schedule *s)
 		    "the same entry as line %u: both would run at each fire time",
 		    s->entries[first_of[i]].line);
 	}
-	free(keys);
 	free(first_of);
 	return p->oom ? -ENOMEM : 0;
 }
@@ -1589,29 +1607,9 @@ sched_matches(const struct sched_entry *e, unsigned month, unsigned mday, unsign
 }
 
 static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	if ((a % b != 0) && ((a < 0) != (b < 0)))
-		q--;
-	return q;
-}
-
-static int64_t
 ceil_minute(int64_t t)
 {
-	return floor_div(t + 59, 60) * 60;
-}
-
-static unsigned
-days_in_month(int64_t y, unsigned m)
-{
-	static const unsigned char len[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return len[m - 1];
+	return cal_floor_div(t + 59, 60) * 60;
 }
 
 /* The days (bits 1..31) of month M of year Y that match E; FIRST is the 1st's day number. */
@@ -1621,9 +1619,8 @@ day_mask(const struct sched_entry *e, int64_t y, unsigned m, int64_t first)
 	uint32_t valid, wmask = 0;
 	unsigned w1, k;
 
-	valid = (uint32_t)(((uint64_t)1 << (days_in_month(y, m) + 1)) - 2);
-	/* 1970-01-01, day 0, was a Thursday. */
-	w1 = (unsigned)(((first + 4) % 7 + 7) % 7);
+	valid = (uint32_t)(((uint64_t)1 << (cal_month_days(y, m) + 1)) - 2);
+	w1 = cal_weekday(first);
 	for (k = 0; k < 7; k++)
 		if (e->wdays >> ((w1 + k) % 7) & 1)
 			wmask |= (uint32_t)(0x10204081u << (1 + k));
@@ -1639,20 +1636,19 @@ day_mask(const struct sched_entry *e, int64_t y, unsigned m, int64_t first)
 static bool
 next_local(const struct sched_entry *e, int64_t L, int64_t limit, int64_t *ret)
 {
-	int64_t days, rem, y, first;
-	unsigned m, d, h, mi;
+	int64_t days, y, first;
+	unsigned secs, m, d, h, mi;
 
-	days = floor_div(L, SECS_PER_DAY);
-	rem = L - days * SECS_PER_DAY;
-	h = (unsigned)(rem / 3600);
-	mi = (unsigned)(rem / 60 % 60);
-	tz_civil_from_days(days, &y, &m, &d);
+	days = cal_split(L, &secs);
+	h = secs / 3600;
+	mi = secs / 60 % 60;
+	cal_civil_from_days(days, &y, &m, &d);
 	first = days - (d - 1);
 	for (;;) {
 		uint32_t dm, hm;
 		uint64_t mm;
 
-		if (first * SECS_PER_DAY > limit)
+		if (first * CAL_SECS_PER_DAY > limit)
 			return false;
 		if (!(e->months >> m & 1)) {
 			uint16_t later = (uint16_t)(e->months & ~((2u << m) - 1));
@@ -1663,7 +1659,7 @@ next_local(const struct sched_entry *e, int64_t L, int64_t limit, int64_t *ret)
 				y++;
 				m = (unsigned)__builtin_ctz(e->months);
 			}
-			first = tz_days_from_civil(y, m, 1);
+			first = cal_days_from_civil(y, m, 1);
 			d = 1;
 			h = 0;
 			mi = 0;
@@ -1675,7 +1671,7 @@ next_local(const struct sched_entry *e, int64_t L, int64_t limit, int64_t *ret)
 				m = 1;
 				y++;
 			}
-			first = tz_days_from_civil(y, m, 1);
+			first = cal_days_from_civil(y, m, 1);
 			d = 1;
 			h = 0;
 			mi = 0;
@@ -1704,7 +1700,7 @@ next_local(const struct sched_entry *e, int64_t L, int64_t limit, int64_t *ret)
 			continue;
 		}
 		mi = (unsigned)__builtin_ctzll(mm);
-		*ret = (first + d - 1) * SECS_PER_DAY + h * 3600 + mi * 60;
+		*ret = (first + d - 1) * CAL_SECS_PER_DAY + h * 3600 + mi * 60;
 		return *ret <= limit;
 	}
 }

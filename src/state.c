@@ -184,17 +184,10 @@ state_get(struct state *st, uint64_t id)
 
 	if (i < st->n_entries && st->entries[i].id == id)
 		return &st->entries[i];
-	if (st->n_entries == STATE_MAX_ENTRIES)
+	/* NULL past STATE_MAX_ENTRIES as for no memory: callers tell them apart by the count. */
+	if (grow_array(&st->entries, &st->cap_entries, st->n_entries + 1, sizeof(*st->entries),
+	    STATE_MAX_ENTRIES) < 0)
 		return NULL;
-	if (st->n_entries == st->cap_entries) {
-		size_t cap = st->cap_entries ? st->cap_entries * 2 : 16;
-		struct state_entry *n = realloc(st->entries, cap * sizeof(*n));
-
-		if (n == NULL)
-			return NULL;
-		st->entries = n;
-		st->cap_entries = cap;
-	}
 	memmove(&st->entries[i + 1], &st->entries[i],
 	    (st->n_entries - i) * sizeof(*st->entries));
 	st->n_entries++;
@@ -286,15 +279,9 @@ state_droplet_get(struct state_entry *se, int64_t id)
 		droplet_drop_oldest(se);
 		i = droplet_lower_bound(se, id);
 	}
-	/* Grow by doubling; the array's capacity is the next power of two. */
-	if (se->n_droplets == 0 || (se->n_droplets & (se->n_droplets - 1)) == 0) {
-		size_t cap = se->n_droplets ? se->n_droplets * 2 : 1;
-		struct state_droplet *n = realloc(se->droplets, cap * sizeof(*n));
-
-		if (n == NULL)
-			return NULL;
-		se->droplets = n;
-	}
+	if (grow_array(&se->droplets, &se->cap_droplets, se->n_droplets + 1,
+	    sizeof(*se->droplets), STATE_MAX_DROPLETS) < 0)
+		return NULL;
 	memmove(&se->droplets[i + 1], &se->droplets[i],
 	    (se->n_droplets - i) * sizeof(*se->droplets));
 	se->n_droplets++;

@@ -11,16 +11,6 @@
 #include "dosnap/token.h"
 #include "dosnap/util.h"
 
-/* Overwrite a secret in a way the compiler may not drop as a dead store. */
-static void
-wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n-- > 0)
-		*v++ = 0;
-}
-
 static void
 set_reason(char *reason, size_t reason_size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -67,7 +57,7 @@ trim_and_check(char *s, size_t n)
 	}
 	if (start > 0)
 		memmove(s, s + start, end - start);
-	wipe(s + (end - start), n - (end - start));
+	wipe_secret(s + (end - start), n - (end - start));
 	s[end - start] = '\0';
 	return (int)(end - start);
 }
@@ -92,7 +82,7 @@ read_token_file(const char *path, char **ret_value, unsigned *ret_mode)
 		return r;
 	r = trim_and_check(buf, len);
 	if (r < 0) {
-		wipe(buf, len);
+		wipe_secret(buf, len);
 		free(buf);
 		return -EBADMSG;
 	}
@@ -199,7 +189,7 @@ load_env(const char *name, enum token_source source, struct token *ret,
 	value[len] = '\0';
 	r = trim_and_check(value, len);
 	if (r < 0) {
-		wipe(value, len);
+		wipe_secret(value, len);
 		free(value);
 		set_reason(reason, reason_size,
 		    "$%s holds white space or control characters inside the token", name);
@@ -307,7 +297,7 @@ token_release(struct token *t)
 	if (t == NULL)
 		return;
 	if (t->value != NULL) {
-		wipe(t->value, strlen(t->value));
+		wipe_secret(t->value, strlen(t->value));
 		free(t->value);
 	}
 	t->value = NULL;

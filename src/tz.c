@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dosnap/calendar.h"
 #include "dosnap/tz.h"
 #include "dosnap/util.h"
 
@@ -24,14 +25,12 @@
 #define TZ_RULE_LAST_YEAR	2200
 #define TZ_RULE_FIRST_YEAR	1900
 
-#define SECS_PER_DAY		86400
-
 struct tz {
 	char *name;
-	size_t n;		/* transitions */
+	size_t n;		/* transitions, at most TZ_MAX_TRANSITIONS */
 	int64_t *at;		/* n instants, strictly increasing */
 	int32_t *off;		/* n + 1 offsets: off[0] before at[0], off[i + 1] from at[i] */
-	size_t cap;
+	size_t cap_at, cap_off;
 };
 
 /* One rule date of a POSIX TZ string: "Jn", "n" or "Mm.w.d", with its time of day. */
@@ -54,63 +53,6 @@ struct tz_posix {
 	bool has_dst;
 	struct tz_rule_date start, end;
 };
-
-int64_t
-tz_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era, yoe, doy, doe;
-
-	/* Howard Hinnant's days_from_civil; March-based years put leap days last. */
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (int64_t)(m > 2 ? m - 3 : m + 9) + 2) / 5 + (int64_t)d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-void
-tz_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t z, era, doe, yoe, doy, mp, yy;
-
-	z = days + 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	yy = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yy + (*m <= 2);
-}
-
-static bool
-is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static unsigned
-month_days(int64_t y, unsigned m)
-{
-	static const unsigned char len[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (m == 2 && is_leap(y))
-		return 29;
-	return len[m - 1];
-}
-
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	if ((a % b != 0) && ((a < 0) != (b < 0)))
-		q--;
-	return q;
-}
 
 static bool
 valid_name(const char *name)
@@ -142,10 +84,8 @@ tz_new(const char *name)
 	if (z == NULL)
 		return NULL;
 	z->name = strdup(name);
-	z->cap = 16;
-	z->at = malloc(z->cap * sizeof(*z->at));
-	z->off = malloc((z->cap + 1) * sizeof(*z->off));
-	if (z->name == NULL || z->at == NULL || z->off == NULL) {
+	if (z->name == NULL ||
+	    grow_array(&z->off, &z->cap_off, 1, sizeof(*z->off), TZ_MAX_TRANSITIONS + 1) < 0) {
 		tz_free(z);
 		return NULL;
 	}
@@ -168,25 +108,17 @@ tz_free(struct tz *z)
 static int
 tz_push(struct tz *z, int64_t t, int32_t off)
 {
+	int r;
+
 	if (z->n > 0 && t <= z->at[z->n - 1])
 		return -EBADMSG;
 	if (z->off[z->n] == off)
 		return 0;
-	if (z->n == z->cap) {
-		size_t ncap = z->cap > 0 ? z->cap * 2 : 16;
-		int64_t *at;
-		int32_t *of;
-
-		at = realloc(z->at, ncap * sizeof(*at));
-		if (at == NULL)
-			return -ENOMEM;
-		z->at = at;
-		of = realloc(z->off, (ncap + 1) * sizeof(*of));
-		if (of == NULL)
-			return -ENOMEM;
-		z->off = of;
-		z->cap = ncap;
-	}
+	r = grow_array(&z->at, &z->cap_at, z->n + 1, sizeof(*z->at), TZ_MAX_TRANSITIONS);
+	if (r == 0)
+		r = grow_array(&z->off, &z->cap_off, z->n + 2, sizeof(*z->off), TZ_MAX_TRANSITIONS + 1);
+	if (r < 0)
+		return r == -E2BIG ? -EBADMSG : r;	/* no zone has that many: corrupt data */
 	z->at[z->n] = t;
 	z->off[z->n + 1] = off;
 	z->n++;
@@ -389,27 +321,26 @@ rule_local(const struct tz_rule_date *r, int64_t y)
 	unsigned len;
 	int w1, day;
 
-	first = tz_days_from_civil(y, 1, 1);
+	first = cal_days_from_civil(y, 1, 1);
 	switch (r->kind) {
 	case TZ_RULE_JULIAN1:
-		days = first + r->n - 1 + (is_leap(y) && r->n >= 60);
+		days = first + r->n - 1 + (cal_is_leap(y) && r->n >= 60);
 		break;
 	case TZ_RULE_JULIAN0:
 		days = first + r->n;
 		break;
 	case TZ_RULE_MWD:
 	default:
-		first = tz_days_from_civil(y, (unsigned)r->m, 1);
-		/* 1970-01-01 was a Thursday. */
-		w1 = (int)(((first + 4) % 7 + 7) % 7);
+		first = cal_days_from_civil(y, (unsigned)r->m, 1);
+		w1 = (int)cal_weekday(first);
 		day = 1 + (r->d - w1 + 7) % 7 + (r->w - 1) * 7;
-		len = month_days(y, (unsigned)r->m);
+		len = cal_month_days(y, (unsigned)r->m);
 		while (day > (int)len)
 			day -= 7;
 		days = first + day - 1;
 		break;
 	}
-	return days * SECS_PER_DAY + r->time;
+	return days * CAL_SECS_PER_DAY + r->time;
 }
 
 /*
@@ -453,7 +384,7 @@ tz_extend(struct tz *z, const struct tz_posix *rule)
 		y0 = TZ_RULE_FIRST_YEAR;
 		z->off[0] = rule->std_off;
 	} else {
-		tz_civil_from_days(floor_div(z->at[z->n - 1], SECS_PER_DAY), &y0, &m, &d);
+		cal_civil_from_days(cal_floor_div(z->at[z->n - 1], CAL_SECS_PER_DAY), &y0, &m, &d);
 	}
 	for (y = y0; y <= TZ_RULE_LAST_YEAR; y++) {
 		int64_t ts, te;
@@ -926,9 +857,10 @@ char *
 tz_format_rfc3339(const struct tz *z, int64_t t, char *buf)
 {
 	int32_t off;
-	int64_t local, days, secs, y;
-	unsigned m, d, aoff;
-	char sign;
+	int64_t days, y;
+	unsigned secs, m, d, aoff;
+	char sign, out[96];
+	int n;
 
 	/* Offsets with seconds (local mean time) are shown to the minute, as an exact instant. */
 	off = tz_offset_at(z, t) / 60 * 60;
@@ -936,15 +868,21 @@ tz_format_rfc3339(const struct tz *z, int64_t t, char *buf)
 		t = RFC3339_MIN + 86400;
 	if (t > RFC3339_MAX - 86400)
 		t = RFC3339_MAX - 86400;
-	local = t + off;
-	days = floor_div(local, SECS_PER_DAY);
-	secs = local - days * SECS_PER_DAY;
-	tz_civil_from_days(days, &y, &m, &d);
+	days = cal_split(t + off, &secs);
+	cal_civil_from_days(days, &y, &m, &d);
 	sign = off < 0 ? '-' : '+';
 	aoff = (unsigned)(off < 0 ? -off : off) / 60;
-	snprintf(buf, TZ_RFC3339_MAX, "%04d-%02u-%02uT%02u:%02u:%02u%c%02u:%02u",
-	    (int)y, m, d, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
-	    (unsigned)(secs % 60), sign, aoff / 60, aoff % 60);
+	/*
+	 * 25 bytes for years 0000 to 9999 (clamped above).  The compiler
+	 * cannot see the fields' ranges through the calendar's functions, so
+	 * the text is made where any values fit, then copied.
+	 */
+	n = snprintf(out, sizeof(out), "%04d-%02u-%02uT%02u:%02u:%02u%c%02u:%02u",
+	    (int)y, m, d, secs / 3600, secs / 60 % 60, secs % 60, sign, aoff / 60, aoff % 60);
+	if (n < 0 || n >= TZ_RFC3339_MAX)
+		n = n < 0 ? 0 : TZ_RFC3339_MAX - 1;
+	memcpy(buf, out, (size_t)n);
+	buf[n] = '\0';
 	return buf;
 }
 
@@ -1011,10 +949,10 @@ tz_parse_rfc3339(const char *s, int64_t *ret)
 	}
 	if (*s != '\0')
 		return -EINVAL;
-	if (mo < 1 || mo > 12 || d < 1 || d > (long)month_days(y, (unsigned)mo) ||
+	if (mo < 1 || mo > 12 || d < 1 || d > (long)cal_month_days(y, (unsigned)mo) ||
 	    h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
 		return -EINVAL;
-	*ret = tz_days_from_civil(y, (unsigned)mo, (unsigned)d) * SECS_PER_DAY +
+	*ret = cal_days_from_civil(y, (unsigned)mo, (unsigned)d) * CAL_SECS_PER_DAY +
 	    h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
 	return 0;
 }

@@ -110,7 +110,6 @@ hash_fnv1a64(const void *data, size_t len)
 	return h;
 }
 
-/* Overwrite what a failed read took in: it may have been a secret. */
 int
 grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max)
 {
@@ -123,6 +122,8 @@ grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max)
 	if (need > max || size == 0 || max > SIZE_MAX / size)
 		return -E2BIG;
 	n = *cap < 8 ? 8 : *cap;
+	if (n > max)
+		n = max;	/* a cap under 8: the capacity never passes it */
 	while (n < need)
 		n = n > max / 2 ? max : n * 2;
 	p = realloc(*slot, n * size);
@@ -133,10 +134,10 @@ grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max)
 	return 0;
 }
 
-static void
-wipe_buf(char *p, size_t n)
+void
+wipe_secret(void *p, size_t n)
 {
-	volatile char *v = p;
+	volatile unsigned char *v = p;
 
 	while (n-- > 0)
 		*v++ = 0;
@@ -213,8 +214,9 @@ read_file_opt(const char *path, size_t cap, unsigned flags, char **ret, size_t *
 	buf = NULL;
 	r = 0;
 out:
+	/* Overwrite what a failed read took in: it may have been a secret. */
 	if (buf != NULL)
-		wipe_buf(buf, len);
+		wipe_secret(buf, len);
 	free(buf);
 	close(fd);
 	return r;
@@ -226,6 +228,16 @@ read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len)
 	int r = read_file_opt(path, cap, 0, ret, ret_len);
 
 	return r == -EISDIR ? -EINVAL : r;
+}
+
+int
+fd_is_regular(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return S_ISREG(st.st_mode) ? 0 : -EINVAL;
 }
 
 static int
@@ -282,33 +294,58 @@ write_all(int fd, const void *data, size_t len)
 int
 write_file_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable)
 {
+	return write_file_opt(path, data, len, mode, durable ? WRITE_FILE_DURABLE : 0);
+}
+
+int
+write_file_opt(const char *path, const void *data, size_t len, mode_t mode, unsigned flags)
+{
 	char tmp[PATH_MAX];
 	int fd, r;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return -ENAMETOOLONG;
-	/* A .tmp left by a crash is ours to overwrite: the lock is held. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+	/*
+	 * A .tmp left by a crash is ours to overwrite: the caller holds the
+	 * lock.  Opened without blocking and truncated only once it is known
+	 * to be a regular file, so that a FIFO or a device planted there is
+	 * refused (-EINVAL) instead of hanging the run in open() until a
+	 * reader comes, and is left for the user to look at.
+	 */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, mode);
 	if (fd < 0)
-		return -errno;
+		/* ENXIO: a FIFO with no reader (or a device), not a file. */
+		return errno == ENXIO ? -EINVAL : -errno;
+	r = fd_is_regular(fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	if (ftruncate(fd, 0) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* The umask may have taken bits MODE asks for: a reader as another user needs them. */
+	if ((flags & WRITE_FILE_EXACT_MODE) && fchmod(fd, mode) < 0) {
+		r = -errno;
+		goto fail;
+	}
 	r = write_all(fd, data, len);
 	if (r < 0)
 		goto fail;
-	if (durable && fsync(fd) < 0) {
+	if ((flags & WRITE_FILE_FSYNC) && fsync(fd) < 0) {
 		r = -errno;
 		goto fail;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
-		r = -errno;
-		goto fail;
-	}
+	r = close(fd) < 0 ? -errno : 0;
 	fd = -1;
+	if (r < 0)
+		goto fail;
 	if (rename(tmp, path) < 0) {
 		r = -errno;
 		goto fail;
 	}
-	return durable ? fsync_dir_of(path) : 0;
+	return (flags & WRITE_FILE_FSYNC_DIR) ? fsync_dir_of(path) : 0;
 fail:
 	if (fd >= 0)
 		close(fd);

@@ -363,6 +363,92 @@ START_TEST(test_open_readonly)
 }
 END_TEST
 
+/*
+ * How each kind of bad record file comes back from journal_list: damaged,
+ * with the reader's reason.  A record of exactly JOURNAL_MAX_RECORD bytes
+ * is read (and here unparseable); one byte more is over the cap.
+ */
+START_TEST(test_list_damage_kinds)
+{
+	char *dir = tu_mkdtemp(), *jdir, *big, *p;
+	struct journal *j = NULL;
+	struct journal_record a = record(15, 0), *recs = NULL;
+	static const int want[] = { -EBADMSG, -EFBIG, -ELOOP, -EINVAL };
+	bool may;
+	size_t n = 0, i;
+
+	ck_assert_int_eq(journal_open(dir, &j, &may), 0);
+	ck_assert_int_eq(journal_write(j, &a, true), 0);
+	jdir = str_printf("%s/journal", dir);
+	big = malloc(JOURNAL_MAX_RECORD + 2);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'a', JOURNAL_MAX_RECORD + 1);
+	big[JOURNAL_MAX_RECORD] = '\0';
+	free(tu_write(jdir, "11.intent", big));			/* at the cap: read, not parsed */
+	big[JOURNAL_MAX_RECORD] = 'a';
+	big[JOURNAL_MAX_RECORD + 1] = '\0';
+	free(tu_write(jdir, "12.intent", big));			/* over it */
+	p = str_printf("%s/15.intent", jdir);
+	free(big);
+	big = str_printf("%s/13.intent", jdir);
+	ck_assert_int_eq(symlink(p, big), 0);			/* a link to a good record */
+	free(big);
+	free(p);
+	p = str_printf("%s/14.intent", jdir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	free(p);
+	ck_assert_int_eq(journal_list(j, &recs, &n), 0);
+	ck_assert_uint_eq(n, 5);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(recs[i].droplet_id, (int64_t)(11 + i));
+		ck_assert_msg(recs[i].damaged && recs[i].damage == want[i],
+		    "record %zu: damaged %d damage %d, want %d", 11 + i, recs[i].damaged,
+		    recs[i].damage, want[i]);
+		ck_assert(recs[i].was_active);
+	}
+	ck_assert(!recs[4].damaged);
+	free(recs);
+	journal_close(j);
+	free(jdir);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* At most JOURNAL_MAX_RECORDS record files are listed; one more is -E2BIG. */
+START_TEST(test_list_cap)
+{
+	char *dir = tu_mkdtemp(), *jdir;
+	struct journal *j = NULL;
+	struct journal_record *recs = NULL;
+	bool may;
+	size_t n = 0;
+	int i;
+
+	ck_assert_int_eq(journal_open(dir, &j, &may), 0);
+	jdir = str_printf("%s/journal", dir);
+	for (i = 1; i <= JOURNAL_MAX_RECORDS + 1; i++) {
+		char name[32];
+
+		if (i == JOURNAL_MAX_RECORDS + 1) {
+			ck_assert_int_eq(journal_list(j, &recs, &n), 0);
+			ck_assert_uint_eq(n, JOURNAL_MAX_RECORDS);
+			ck_assert(recs[0].damaged && recs[0].damage == -EBADMSG);	/* empty */
+			free(recs);
+			recs = NULL;
+		}
+		snprintf(name, sizeof(name), "%d.intent", i);
+		free(tu_write(jdir, name, ""));
+	}
+	ck_assert_int_eq(journal_list(j, &recs, &n), -E2BIG);
+	ck_assert_ptr_null(recs);
+	journal_close(j);
+	free(jdir);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 journal_suite(void)
 {
@@ -378,6 +464,13 @@ journal_suite(void)
 	tcase_add_test(tc, test_list_record_vanishes);
 	tcase_add_test(tc, test_fifo_never_blocks);
 	tcase_add_test(tc, test_open_readonly);
+	tcase_add_test(tc, test_list_damage_kinds);
+	suite_add_tcase(s, tc);
+
+	/* Ten thousand files: more time than Check's default under valgrind. */
+	tc = tcase_create("cap");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_list_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }

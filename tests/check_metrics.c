@@ -163,6 +163,55 @@ START_TEST(test_render)
 }
 END_TEST
 
+/*
+ * The text is capped at METRICS_MAX_BYTES: an entry with a long line and
+ * two thousand droplets (six samples of 4 KiB each) is -EFBIG, and nothing
+ * is handed back.
+ */
+START_TEST(test_render_cap)
+{
+	struct sched_entry e;
+	struct schedule s;
+	struct state st;
+	struct state_entry *se;
+	char *text = (char *)"untouched";
+	size_t len = 7, i;
+	int64_t id;
+
+	memset(&e, 0, sizeof(e));
+	memset(&s, 0, sizeof(s));
+	e.line = 1;
+	e.id = 42;
+	e.text = malloc(SCHED_MAX_LINE + 1);
+	ck_assert_ptr_nonnull(e.text);
+	memset(e.text, 'x', SCHED_MAX_LINE);
+	e.text[SCHED_MAX_LINE] = '\0';
+	s.entries = &e;
+	s.n_entries = 1;
+	state_init(&st);
+	se = state_get(&st, 42);
+	ck_assert_ptr_nonnull(se);
+	for (id = 1; id <= 2000; id++) {
+		struct state_droplet *d = state_droplet_get(se, id);
+
+		ck_assert_ptr_nonnull(d);
+		d->last_attempt = d->last_success = 1795663800;
+	}
+	ck_assert_int_eq(metrics_render(&s, &st, 1795663860, true, &text, &len), -EFBIG);
+	ck_assert_str_eq(text, "untouched");
+	ck_assert_uint_eq(len, 7);
+	/* A hundred droplets fit. */
+	for (i = 0; i < 1900; i++)
+		se->n_droplets--;
+	ck_assert_int_eq(metrics_render(&s, &st, 1795663860, true, &text, &len), 0);
+	ck_assert_uint_gt(len, 100 * 6 * SCHED_MAX_LINE);
+	ck_assert_uint_lt(len, METRICS_MAX_BYTES);
+	free(text);
+	state_release(&st);
+	free(e.text);
+}
+END_TEST
+
 /* The man page's example alert rule is one promtool accepts. */
 START_TEST(test_alert_rule_in_man)
 {
@@ -421,6 +470,7 @@ metrics_suite(void)
 
 	tcase_add_test(unit, test_escape);
 	tcase_add_test(unit, test_render);
+	tcase_add_test(unit, test_render_cap);
 	tcase_add_test(unit, test_alert_rule_in_man);
 	tcase_set_timeout(e2e, 60);
 	tcase_add_test(e2e, test_run_outage_and_retry);

@@ -3,14 +3,18 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "dosnap/util.h"
 #include "mockutil.h"
 #include "routes.h"
+#include "server.h"
 #include "testutil.h"
 
 Suite	*mock_suite(void);
@@ -1394,6 +1398,113 @@ START_TEST(test_route_table_matches_served_operations)
 }
 END_TEST
 
+/*
+ * The world's lists are capped (MOCK_MAX_ACTIONS and the others, lowered
+ * here), and the request log keeps the last MOCK_MAX_REQUEST_LOG requests,
+ * counting every one.
+ */
+START_TEST(test_world_caps)
+{
+	static const unsigned ms[MOCK_ACTION__COUNT] = { 0 };
+	const struct mparams p = { .time_scale = 1, .action_ms = ms };
+	struct mstate *st = NULL;
+	struct maction *a = NULL;
+	struct mvsnap *vs = NULL;
+	char err[256];
+
+	ck_assert_uint_eq(MOCK_MAX_ACTIONS, 1000000);
+	ck_assert_int_eq(mstate_load(NULL, 1, 7, 1795663800, &st, err, sizeof(err)), 0);
+	ck_assert_uint_eq(st->max_actions, MOCK_MAX_ACTIONS);
+	ck_assert_uint_eq(st->max_images, MOCK_MAX_IMAGES);
+	ck_assert_uint_eq(st->max_vsnaps, MOCK_MAX_VOLUME_SNAPSHOTS);
+	st->max_actions = 2;
+	st->max_images = 1;
+	st->max_vsnaps = 1;
+	/* Zero durations: each action is done at once, so the droplet is free again. */
+	ck_assert_int_eq(mstate_start_action(st, &p, &st->droplets[0], MOCK_ACTION_SNAPSHOT, "one",
+	    1, 1795663801, &a), 0);
+	ck_assert_int_eq(a->status, MACTION_COMPLETED);
+	ck_assert_uint_eq(st->n_images, 1);
+	ck_assert_int_eq(mstate_start_action(st, &p, &st->droplets[0], MOCK_ACTION_SNAPSHOT, "two",
+	    2, 1795663802, &a), 0);
+	ck_assert_int_eq(a->status, MACTION_ERRORED);		/* no room for its image */
+	ck_assert_uint_eq(st->n_images, 1);
+	ck_assert_int_eq(mstate_start_action(st, &p, &st->droplets[0], MOCK_ACTION_POWER_OFF, NULL,
+	    3, 1795663803, &a), -E2BIG);
+	ck_assert_uint_eq(st->n_actions, 2);
+	ck_assert_uint_eq(st->n_volumes, 1);
+	ck_assert_int_eq(mstate_snapshot_volume(st, &st->volumes[0], "v1", NULL, 0, 1795663804, &vs), 0);
+	ck_assert_int_eq(mstate_snapshot_volume(st, &st->volumes[0], "v2", NULL, 0, 1795663805, &vs),
+	    -E2BIG);
+	ck_assert_uint_eq(st->n_vsnaps, 1);
+	mstate_free(st);
+}
+END_TEST
+
+START_TEST(test_request_log_cap)
+{
+	struct mock *m = calloc(1, sizeof(*m));
+	struct mock_request r;
+	size_t i;
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(pthread_mutex_init(&m->lock, NULL), 0);
+	for (i = 0; i <= MOCK_MAX_REQUEST_LOG; i++) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "/v2/droplets/%zu", i);
+		mock_log_request(m, "GET", path, "", 200, NULL, (double)i);
+	}
+	ck_assert_uint_eq(m->log_total, MOCK_MAX_REQUEST_LOG + 1);
+	ck_assert_uint_eq(m->log_n, MOCK_MAX_REQUEST_LOG);
+	ck_assert_uint_eq(m->log_cap, MOCK_MAX_REQUEST_LOG);
+	ck_assert_uint_eq(mock_request_count(m, "GET", NULL, 0), MOCK_MAX_REQUEST_LOG);
+	/* The oldest went: the first kept is the second sent, the last the last. */
+	ck_assert_int_eq(mock_request_get(m, 0, &r), 0);
+	ck_assert_str_eq(r.path, "/v2/droplets/1");
+	ck_assert_int_eq(mock_request_get(m, MOCK_MAX_REQUEST_LOG - 1, &r), 0);
+	ck_assert_int_eq(strcmp(r.path, "/v2/droplets/100000"), 0);
+	ck_assert_int_eq(mock_request_get(m, MOCK_MAX_REQUEST_LOG, &r), -ENOENT);
+	pthread_mutex_destroy(&m->lock);
+	free(m->log);
+	free(m);
+}
+END_TEST
+
+/*
+ * The fixture is read by dosnap's capped reader: over MOCK_MAX_FIXTURE is
+ * -EFBIG, a directory -EISDIR, a FIFO -EINVAL at once (no wait for a
+ * writer), and a link is followed.
+ */
+START_TEST(test_fixture_reader)
+{
+	char *dir = tu_mkdtemp(), *p, *link, why[256];
+	FILE *f;
+
+	alarm(5);
+	p = str_printf("%s/big.json", dir);
+	f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(ftruncate(fileno(f), MOCK_MAX_FIXTURE + 1), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(mock_fixture_check(p, why, sizeof(why)), -EFBIG);
+	ck_assert_ptr_nonnull(strstr(why, "cannot read fixture"));
+	free(p);
+	ck_assert_int_eq(mock_fixture_check(dir, why, sizeof(why)), -EISDIR);
+	p = str_printf("%s/fifo.json", dir);
+	ck_assert_int_eq(mkfifo(p, 0600), 0);
+	ck_assert_int_eq(mock_fixture_check(p, why, sizeof(why)), -EINVAL);
+	free(p);
+	link = str_printf("%s/demo.json", dir);
+	ck_assert_int_eq(symlink(mu_fixture("demo.json"), link), 0);
+	ck_assert_int_eq(mock_fixture_check(link, why, sizeof(why)), 0);
+	free(link);
+	alarm(0);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 mock_suite(void)
 {
@@ -1425,6 +1536,9 @@ mock_suite(void)
 	tcase_add_loop_test(tc, test_fault_parse, 0, (int)(sizeof(spec_rows) / sizeof(spec_rows[0])));
 	tcase_add_test(tc, test_control_plane);
 	tcase_add_test(tc, test_fixture_errors);
+	tcase_add_test(tc, test_fixture_reader);
+	tcase_add_test(tc, test_world_caps);
+	tcase_add_test(tc, test_request_log_cap);
 	tcase_add_test(tc, test_demo_fixture);
 	tcase_add_test(tc, test_route_table_matches_served_operations);
 	suite_add_tcase(s, tc);

@@ -9,8 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dosnap/calendar.h"
 #include "dosnap/schedule.h"
 #include "dosnap/tz.h"
+#include "dosnap/util.h"
 #include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -383,6 +385,32 @@ START_TEST(test_bom)
 END_TEST
 
 /* An entry repeated word for word (blanks aside, in the same zone) is a warning. */
+/* sched_first_of: each entry's first equal (same text and zone), itself when it is the first. */
+START_TEST(test_first_of)
+{
+	struct schedule *s = parse_ok("CRON_TZ=UTC\n"
+	    "0 3 * * * 1\n"
+	    "0 4 * * * 1\n"
+	    "0  3 * * *\t1\n"
+	    "CRON_TZ=Europe/Berlin\n"
+	    "0 3 * * * 1\n"
+	    "0 3 * * * 1\n");
+	static const size_t want[] = { 0, 1, 0, 3, 3 };
+	size_t *first_of = NULL, i;
+
+	ck_assert_uint_eq(s->n_entries, 5);
+	ck_assert_int_eq(sched_first_of(s, &first_of), 0);
+	for (i = 0; i < 5; i++)
+		ck_assert_uint_eq(first_of[i], want[i]);
+	free(first_of);
+	schedule_free(s);
+	s = parse_ok("# nothing\n");
+	ck_assert_int_eq(sched_first_of(s, &first_of), 0);
+	free(first_of);
+	schedule_free(s);
+}
+END_TEST
+
 START_TEST(test_repeated_entry)
 {
 	static const char text[] =
@@ -902,7 +930,7 @@ ref_match(const struct sched_entry *e, int64_t local)
 	int64_t rem = local - days * 86400;
 	unsigned m, d, wday;
 
-	tz_civil_from_days(days, &y, &m, &d);
+	cal_civil_from_days(days, &y, &m, &d);
 	wday = (unsigned)(((days + 4) % 7 + 7) % 7);
 	return sched_matches(e, m, d, wday, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60));
 }
@@ -1047,6 +1075,71 @@ START_TEST(test_next_reference_chain)
 }
 END_TEST
 
+/*
+ * At most SCHED_MAX_ZONES distinct zones in one schedule: each loaded zone
+ * is kept for the schedule's life.  A zone directory of copies of the UTC
+ * file gives as many names as the test needs.
+ */
+START_TEST(test_limit_zones)
+{
+	const char *env = getenv("TZDIR");
+	char *dir = tu_mkdtemp(), *text, *p, *old = env != NULL ? strdup(env) : NULL;
+	/* TZif version 1, complete without a footer: no transitions, one type (UTC, offset 0). */
+	static const unsigned char utc[54] = { 'T', 'Z', 'i', 'f', [39] = 1, [43] = 4,
+		[50] = 'U', 'T', 'C' };
+	struct schedule *s = NULL;
+	struct sched_diags d;
+	size_t size = (SCHED_MAX_ZONES + 1) * 40, len = 0;
+	int i;
+
+	for (i = 0; i <= SCHED_MAX_ZONES; i++) {
+		char name[32], *path;
+		FILE *f;
+
+		snprintf(name, sizeof(name), "Zone%04d", i);
+		path = str_printf("%s/%s", dir, name);
+		f = fopen(path, "w");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(utc, 1, sizeof(utc), f), sizeof(utc));
+		ck_assert_int_eq(fclose(f), 0);
+		free(path);
+	}
+	setenv("TZDIR", dir, 1);
+	text = malloc(size);
+	ck_assert_ptr_nonnull(text);
+	for (i = 0; i < SCHED_MAX_ZONES; i++)
+		len += (size_t)snprintf(text + len, size - len, "CRON_TZ=Zone%04d\n0 3 * * * 1\n", i);
+	memset(&d, 0, sizeof(d));
+	ck_assert_int_eq(schedule_parse(text, len, &s, &d), 0);
+	ck_assert_uint_eq(s->n_zones, SCHED_MAX_ZONES);
+	ck_assert_uint_eq(s->n_entries, SCHED_MAX_ZONES);
+	schedule_free(s);
+	s = NULL;
+	sched_diags_release(&d);
+
+	/* One more: an error at its CRON_TZ line, saying the limit. */
+	p = text + len;
+	len += (size_t)snprintf(p, size - len, "CRON_TZ=Zone%04d\n0 3 * * * 1\n", SCHED_MAX_ZONES);
+	ck_assert_int_eq(schedule_parse(text, len, &s, &d), -EINVAL);
+	ck_assert_ptr_null(s);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_uint_eq(d.items[0].line, 2 * SCHED_MAX_ZONES + 1);
+	ck_assert_uint_eq(d.items[0].col, 9);
+	ck_assert_str_eq(d.items[0].message, "more than 1000 time zones in one schedule");
+	ck_assert_str_eq(d.items[0].hint, "entries of one zone can share one CRON_TZ line");
+	sched_diags_release(&d);
+
+	if (old != NULL)
+		setenv("TZDIR", old, 1);
+	else
+		unsetenv("TZDIR");
+	free(old);
+	free(text);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 schedule_suite(void)
 {
@@ -1060,6 +1153,7 @@ schedule_suite(void)
 	tcase_add_loop_test(tc, test_line_errors, 0, NELEM(line_errors_rows));
 	tcase_add_test(tc, test_bom);
 	tcase_add_test(tc, test_repeated_entry);
+	tcase_add_test(tc, test_first_of);
 	tcase_add_test(tc, test_file);
 	tcase_add_test(tc, test_identity);
 	tcase_add_loop_test(tc, test_duration, 0, NELEM(duration_rows));
@@ -1072,6 +1166,7 @@ schedule_suite(void)
 	tcase_add_test(tc, test_limit_targets);
 	tcase_add_test(tc, test_limit_entries);
 	tcase_add_test(tc, test_limit_diags);
+	tcase_add_test(tc, test_limit_zones);
 	tcase_add_test(tc, test_load);
 	suite_add_tcase(s, tc);
 

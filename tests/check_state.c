@@ -352,6 +352,44 @@ START_TEST(test_path_for)
 }
 END_TEST
 
+/*
+ * At most STATE_MAX_ENTRIES entries: state_get gives NULL for one more (and
+ * still finds the ones it has); a state file with one more is damaged.
+ */
+START_TEST(test_entries_cap)
+{
+	struct state st;
+	size_t size = ((size_t)STATE_MAX_ENTRIES + 2) * 32, len;
+	char *text;
+	uint64_t i;
+
+	state_init(&st);
+	for (i = 1; i <= STATE_MAX_ENTRIES; i++)
+		ck_assert_ptr_nonnull(state_get(&st, i * 2));
+	ck_assert_uint_eq(st.n_entries, STATE_MAX_ENTRIES);
+	ck_assert_ptr_null(state_get(&st, 3));
+	ck_assert_uint_eq(st.n_entries, STATE_MAX_ENTRIES);
+	ck_assert_ptr_nonnull(state_get(&st, 2 * STATE_MAX_ENTRIES));	/* there: found */
+	ck_assert_ptr_nonnull(state_find(&st, 2));
+	state_release(&st);
+
+	text = malloc(size);
+	ck_assert_ptr_nonnull(text);
+	len = (size_t)snprintf(text, size, "dosnap-state 1\n");
+	for (i = 1; i <= STATE_MAX_ENTRIES; i++)
+		len += (size_t)snprintf(text + len, size - len, "entry %016llx 0 0 0\n",
+		    (unsigned long long)i);
+	ck_assert_int_eq(state_parse(text, len, &st, NULL), 0);
+	ck_assert_uint_eq(st.n_entries, STATE_MAX_ENTRIES);
+	state_release(&st);
+	len += (size_t)snprintf(text + len, size - len, "entry %016llx 0 0 0\n",
+	    (unsigned long long)STATE_MAX_ENTRIES + 1);
+	ck_assert_int_eq(state_parse(text, len, &st, NULL), -EBADMSG);
+	ck_assert_uint_eq(st.n_entries, 0);
+	free(text);
+}
+END_TEST
+
 Suite *
 state_suite(void)
 {
@@ -369,6 +407,7 @@ state_suite(void)
 	tcase_add_test(tc, test_dir_resolve_order);
 	tcase_add_test(tc, test_dir_prepare);
 	tcase_add_test(tc, test_path_for);
+	tcase_add_test(tc, test_entries_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dosnap/calendar.h"
 #include "dosnap/tz.h"
 #include "testutil.h"
 
@@ -70,7 +71,7 @@ glibc_offset(int64_t t)
 	int64_t local;
 
 	ck_assert_ptr_nonnull(localtime_r(&tt, &tm));
-	local = tz_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday) *
+	local = cal_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday) *
 	    86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
 	return (int32_t)(local - t);
 }
@@ -495,6 +496,68 @@ START_TEST(test_slim_vs_glibc)
 }
 END_TEST
 
+/*
+ * At most TZ_MAX_TRANSITIONS transitions: a version 1 file (no footer, so
+ * no rule adds any) with exactly that many alternating ones loads, one
+ * more is refused as corrupt.
+ */
+START_TEST(test_transitions_cap)
+{
+	struct saved_env env;
+	struct tz *z = NULL;
+	char *dir;
+	uint32_t k;
+
+	env_save(&env);
+	dir = tu_mkdtemp();
+	setenv("TZDIR", dir, 1);
+	for (k = TZ_MAX_TRANSITIONS; k <= TZ_MAX_TRANSITIONS + 1; k++) {
+		static const struct tzif_spec hdr = { 1, 0, 0, 0, NULL, NULL, NULL, NULL, 0, NULL };
+		size_t size = 44 + (size_t)k * 5 + 12 + 8, i;
+		unsigned char *buf = calloc(1, size), *p = buf;
+		char path[4096];
+		FILE *f;
+
+		ck_assert_ptr_nonnull(buf);
+		put_header(&p, &hdr, k, 2, 8);
+		for (i = 0; i < k; i++)
+			put32(&p, (uint32_t)(i * 3600));
+		for (i = 0; i < k; i++)
+			*p++ = (unsigned char)((i + 1) % 2);	/* type 1, 0, 1, ...: each one a change */
+		put32(&p, 0);
+		*p++ = 0;
+		*p++ = 0;
+		put32(&p, 3600);
+		*p++ = 1;
+		*p++ = 4;
+		memcpy(p, "UTC\0ONE", 8);
+		p += 8;
+		snprintf(path, sizeof(path), "%s/Many", dir);
+		f = fopen(path, "wb");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(buf, 1, (size_t)(p - buf), f), (size_t)(p - buf));
+		ck_assert_int_eq(fclose(f), 0);
+		free(buf);
+		if (k == TZ_MAX_TRANSITIONS) {
+			ck_assert_int_eq(tz_load("Many", &z), 0);
+			ck_assert_int_eq(tz_offset_at(z, -1), 0);
+			ck_assert_int_eq(tz_offset_at(z, 0), 3600);
+			/* The last of an even number of changes is back to type 0. */
+			ck_assert_int_eq(tz_offset_at(z, (int64_t)(k - 1) * 3600), 0);
+			ck_assert_int_eq(tz_offset_at(z, (int64_t)(k - 2) * 3600), 3600);
+			tz_free(z);
+			z = NULL;
+		} else {
+			ck_assert_int_eq(tz_load("Many", &z), -EBADMSG);
+			ck_assert_ptr_null(z);
+		}
+	}
+	tu_rmtree(dir);
+	free(dir);
+	env_restore(&env);
+}
+END_TEST
+
 START_TEST(test_oversized_file)
 {
 	struct saved_env env;
@@ -687,36 +750,6 @@ START_TEST(test_format_extremes)
 }
 END_TEST
 
-/* --- civil dates ----------------------------------------------------------------------- */
-
-START_TEST(test_civil)
-{
-	int64_t days, y;
-	unsigned m, d, pm = 12, pd = 31;
-	int64_t py = -1;
-
-	ck_assert_int_eq(tz_days_from_civil(1970, 1, 1), 0);
-	ck_assert_int_eq(tz_days_from_civil(1969, 12, 31), -1);
-	ck_assert_int_eq(tz_days_from_civil(2000, 3, 1), 11017);
-	ck_assert_int_eq(tz_days_from_civil(2028, 2, 29), 21243);
-	ck_assert_int_eq(tz_days_from_civil(0, 1, 1), -719528);
-	/* Every day from year 0 to 2500 follows the one before it. */
-	for (days = -719528; days < tz_days_from_civil(2500, 1, 1); days++) {
-		tz_civil_from_days(days, &y, &m, &d);
-		ck_assert_int_eq(tz_days_from_civil(y, m, d), days);
-		if (d != 1)
-			ck_assert(y == py && m == pm && d == pd + 1);
-		else if (m != 1)
-			ck_assert(y == py && m == pm + 1);
-		else
-			ck_assert(y == py + 1 && pm == 12 && pd == 31);
-		py = y;
-		pm = m;
-		pd = d;
-	}
-}
-END_TEST
-
 Suite *
 tz_suite(void)
 {
@@ -737,6 +770,7 @@ tz_suite(void)
 	tcase_add_loop_test(tc, test_hostile, 0, NELEM(hostile_rows));
 	tcase_add_test(tc, test_slim_vs_glibc);
 	tcase_add_test(tc, test_oversized_file);
+	tcase_add_test(tc, test_transitions_cap);
 	tcase_add_loop_test(tc, test_suggest, 0, (int)(sizeof(suggest_rows) / sizeof(suggest_rows[0])));
 	suite_add_tcase(s, tc);
 
@@ -745,7 +779,6 @@ tz_suite(void)
 	tcase_add_loop_test(tc, test_parse_rfc3339, 0, NELEM(parse_rows));
 	tcase_add_loop_test(tc, test_format_rfc3339, 0, NELEM(format_rows));
 	tcase_add_test(tc, test_format_extremes);
-	tcase_add_test(tc, test_civil);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -14,6 +14,7 @@ struct tz;
 #define SCHED_MAX_ENTRIES	10000
 #define SCHED_MAX_TARGETS	1000		/* per entry */
 #define SCHED_MAX_DIAGS		100		/* further errors are counted only */
+#define SCHED_MAX_ZONES		1000		/* distinct CRON_TZ zones in one file */
 
 enum sched_target_kind {
 	SCHED_TARGET_ID,	/* 123456 */
@@ -75,7 +76,7 @@ struct schedule {
 	struct sched_entry *entries;
 	size_t n_entries;
 	struct tz **zones;		/* owned; entries point into these */
-	size_t n_zones;
+	size_t n_zones, cap_zones;
 };
 
 /* One problem found in a schedule file, as a compiler reports it. */
@@ -91,6 +92,7 @@ struct sched_diag {
 struct sched_diags {
 	struct sched_diag *items;	/* errors and warnings, in the order found */
 	size_t n;			/* kept, at most SCHED_MAX_DIAGS */
+	size_t cap;			/* room in items */
 	size_t n_total;			/* errors found, including dropped ones */
 	size_t n_warnings;		/* warnings found, including dropped ones */
 };
@@ -115,6 +117,14 @@ int	schedule_parse(const char *text, size_t len, struct schedule **ret,
  */
 int	schedule_load(const char *path, struct schedule **ret,
 	    struct sched_diags *diags);
+
+/*
+ * Which entries repeat an earlier one (the same line twice in one zone:
+ * the same id, so one line of state): for each entry the index of the
+ * first with its id, its own index when it is the first.  On success *ret
+ * is a malloc'd array of s->n_entries indexes (free() it).  -ENOMEM.
+ */
+int	sched_first_of(const struct schedule *s, size_t **ret);
 
 /* Free a schedule.  NULL does nothing. */
 void	schedule_free(struct schedule *s);

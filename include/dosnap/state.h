@@ -45,7 +45,7 @@ struct state_entry {
 	int64_t last_ok;	/* the last slot that fully succeeded (0: none known) */
 	int64_t since;		/* fire times after this are dosnap's to run (0: unknown) */
 	struct state_droplet *droplets;	/* owned; sorted by id */
-	size_t n_droplets;
+	size_t n_droplets, cap_droplets;
 };
 
 /* A named counter that survives across runs ("api-requests"). */

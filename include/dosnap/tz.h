@@ -5,12 +5,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+
 /*
  * A loaded zone: its transitions (from the TZif file, extended with the
  * file's POSIX TZ footer rule to the year 2200) and its name.  Immutable
  * once loaded, so one zone may be shared by many schedule entries.
  */
 struct tz;
+
+/*
+ * The most transitions a zone may have, its file's and its rule's up to
+ * 2200 together: tzdata's zones have under 1,000.  A file with more is
+ * refused as corrupt (-EBADMSG).
+ */
+#define TZ_MAX_TRANSITIONS	20000
 
 /*
  * One stretch of time with a constant UTC offset: [start, end) in Unix
@@ -71,9 +79,5 @@ char	*tz_format_rfc3339(const struct tz *z, int64_t t, char *buf);
  * seconds in *ret and return 0; -EINVAL otherwise.
  */
 int	tz_parse_rfc3339(const char *s, int64_t *ret);
-
-/* Civil-date helpers on the proleptic Gregorian calendar, UTC. */
-int64_t	tz_days_from_civil(int64_t y, unsigned m, unsigned d);
-void	tz_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
 #endif

@@ -40,6 +40,27 @@ uint64_t hash_fnv1a64(const void *data, size_t len);
  */
 int	grow_array(void *arrayp, size_t *cap, size_t need, size_t size, size_t max);
 
+/*
+ * gcc 12's -fanalyzer loses a pointer stored in an element of a heap array
+ * that grow_array() (another file) grew, and calls it leaked.  Put these
+ * around a function that stores such pointers and say which release frees
+ * them: only that warning is silenced, only there (clang has no such check).
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ANALYZER_LEAK_FP_BEGIN	_Pragma("GCC diagnostic push") \
+	_Pragma("GCC diagnostic ignored \"-Wanalyzer-malloc-leak\"")
+#define ANALYZER_LEAK_FP_END	_Pragma("GCC diagnostic pop")
+#else
+#define ANALYZER_LEAK_FP_BEGIN
+#define ANALYZER_LEAK_FP_END
+#endif
+
+/* Overwrite N bytes at P with zeros in a way the compiler may not drop as a dead store. */
+void	wipe_secret(void *p, size_t n);
+
+/* 0 when FD is a regular file, -EINVAL when it is anything else, or fstat's -errno. */
+int	fd_is_regular(int fd);
+
 /* Flags for read_file_opt. */
 #define READ_FILE_FOLLOW	0x1u	/* follow a symbolic link at PATH (files a user names) */
 
@@ -75,5 +96,22 @@ int	write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
  */
 int	write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	    bool durable);
+
+/* Flags for write_file_opt. */
+#define WRITE_FILE_FSYNC	0x1u	/* fsync the file before the rename */
+#define WRITE_FILE_FSYNC_DIR	0x2u	/* fsync the directory after it */
+#define WRITE_FILE_DURABLE	(WRITE_FILE_FSYNC | WRITE_FILE_FSYNC_DIR)
+#define WRITE_FILE_EXACT_MODE	0x4u	/* MODE whatever the umask (fchmod before the rename) */
+
+/*
+ * The one writer: replace PATH with the LEN bytes of DATA through
+ * "PATH.tmp" (created with MODE, never through a symlink: -ELOOP) and a
+ * rename, so readers see the old file or the new one, never a mix; FLAGS
+ * add the fsyncs and the exact mode.  Something other than a regular file
+ * at "PATH.tmp" (a FIFO, a device) is refused with -EINVAL without
+ * blocking, and left there.  0 or a negative errno.
+ */
+int	write_file_opt(const char *path, const void *data, size_t len, mode_t mode,
+	    unsigned flags);
 
 #endif
