@@ -24,8 +24,12 @@ const children = [];
 async function startMock(extra) {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dosnap-conf-'));
 	const portFile = path.join(dir, 'port');
+	// The tour expects a 422 while a power_off or a snapshot is in progress:
+	// at the defaults (3 s and 20 s, 30 ms and 200 ms at this scale) a loaded
+	// machine's next request can come after the action ended.  1.2 s is room.
 	const args = ['--listen', '127.0.0.1:0', '--port-file', portFile, '--token', TOKEN,
-		'--fixture', fixture, '--time-scale', '0.01', ...extra];
+		'--fixture', fixture, '--time-scale', '0.01',
+		'--action-time', 'power_off=2m', '--action-time', 'snapshot=2m', ...extra];
 	const child = spawn(mockBin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
 	children.push(child);
 	let exited = null;
