@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "chaosutil.h"
+#include "dosnap/util.h"
 #include "testutil.h"
 
 #define CU_ERR_MAX	(256 * 1024)
@@ -91,10 +92,23 @@ cu_set_ready(bool (*ready)(void *arg), void *arg)
 long
 cu_now_ms(void)
 {
-	struct timespec ts;
+	return (long)clock_mono_ms();
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+const char *
+cu_faketime_lib(void)
+{
+	static const char *const paths[] = {
+		"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+		"/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+		"/usr/lib/faketime/libfaketime.so.1",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (access(paths[i], R_OK) == 0)
+			return paths[i];
+	return NULL;
 }
 
 static void
@@ -104,26 +118,6 @@ nap_ms(long ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-static char *
-slurp(int fd)
-{
-	char *buf = malloc(CU_ERR_MAX + 1);
-	size_t len = 0;
-	ssize_t n;
-
-	if (buf == NULL)
-		abort();
-	lseek(fd, 0, SEEK_SET);
-	while (len < CU_ERR_MAX) {
-		n = read(fd, buf + len, CU_ERR_MAX - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	return buf;
 }
 
 void
@@ -195,7 +189,7 @@ cu_dosnap(const char *const *argv, const char *const *env, int sig, long sig_at_
 				;
 			ret->status = -1;
 			ret->elapsed_ms = now;
-			ret->err = slurp(errfd);
+			ret->err = tu_slurp_fd(errfd, CU_ERR_MAX);
 			close(errfd);
 			return;
 		}
@@ -203,7 +197,7 @@ cu_dosnap(const char *const *argv, const char *const *env, int sig, long sig_at_
 	}
 	ret->elapsed_ms = cu_now_ms() - t0;
 	ret->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	ret->err = slurp(errfd);
+	ret->err = tu_slurp_fd(errfd, CU_ERR_MAX);
 	close(errfd);
 }
 

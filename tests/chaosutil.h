@@ -45,6 +45,9 @@ void	cu_run_release(struct cu_run *r);
 /* The first line of a sanitizer report in TEXT, or NULL. */
 const char *cu_sanitizer_report(const char *text);
 
+/* The libfaketime to LD_PRELOAD (Debian's paths), or NULL when it is not installed. */
+const char *cu_faketime_lib(void);
+
 /* Monotonic milliseconds. */
 long	cu_now_ms(void);
 

@@ -258,22 +258,6 @@ plan_round(struct round *rd, uint64_t *s)
 		describe(rd, "%s", " read-only state dir");
 }
 
-static const char *
-faketime_lib(void)
-{
-	static const char *const paths[] = {
-		"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-		"/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-		"/usr/lib/faketime/libfaketime.so.1",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		if (access(paths[i], R_OK) == 0)
-			return paths[i];
-	return NULL;
-}
-
 struct world {
 	struct mock *m;
 	char *dir;
@@ -296,7 +280,7 @@ run_once(struct world *w, const char *state, long offset_s, int sig, long sig_at
 		"--shutdown-timeout", "20s", "--timeout", "2m", "--stop-timeout", "5m",
 		"--jobs", "3", "401", "402", "403", NULL };
 	const char *env[4] = { w->tok, NULL, NULL, NULL };
-	const char *lib = faketime_lib();
+	const char *lib = cu_faketime_lib();
 	long bound_ms = (long)((FLOW_BOUND_S + PRUNE_BOUND_S) * 1000 * SCALE) + SLACK_MS;
 
 	fmt_rfc3339(w->now + offset_s, now_arg, sizeof(now_arg));
@@ -494,7 +478,7 @@ START_TEST(test_chaos)
 	w.seed = seed_env != NULL && *seed_env ? strtoull(seed_env, NULL, 10) :
 	    (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
 	printf("chaos: seed %" PRIu64 ", rounds %ld from %ld%s (replay: DOSNAP_CHAOS_SEED=%" PRIu64
-	    ")\n", w.seed, rounds, first, faketime_lib() != NULL ? "" :
+	    ")\n", w.seed, rounds, first, cu_faketime_lib() != NULL ? "" :
 	    "; libfaketime missing: clock offsets through --now only", w.seed);
 	(void)fflush(stdout);
 	w.now = time(NULL);

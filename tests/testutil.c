@@ -86,18 +86,18 @@ tu_srcdir(void)
 	return s != NULL ? s : ".";
 }
 
-static char *
-slurp_fd(int fd)
+char *
+tu_slurp_fd(int fd, size_t cap)
 {
-	char *buf = malloc(TU_OUTPUT_MAX + 1);
+	char *buf = malloc(cap + 1);
 	size_t len = 0;
 	ssize_t n;
 
 	if (buf == NULL)
 		die("malloc");
 	lseek(fd, 0, SEEK_SET);
-	while (len < TU_OUTPUT_MAX) {
-		n = read(fd, buf + len, TU_OUTPUT_MAX - len);
+	while (len < cap) {
+		n = read(fd, buf + len, cap - len);
 		if (n <= 0)
 			break;
 		len += (size_t)n;
@@ -150,8 +150,8 @@ tu_run(const char *path, const char *const *argv, const char *const *env,
 		if (errno != EINTR)
 			die("waitpid");
 	res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	res->out = slurp_fd(outfd);
-	res->err = slurp_fd(errfd);
+	res->out = tu_slurp_fd(outfd, TU_OUTPUT_MAX);
+	res->err = tu_slurp_fd(errfd, TU_OUTPUT_MAX);
 	close(outfd);
 	close(errfd);
 }

@@ -36,6 +36,9 @@ void	tu_run(const char *path, const char *const *argv, const char *const *env,
 void	tu_result_release(struct tu_result *res);
 
 /* The dosnap binary's path. */
+/* All of FD from its start, at most CAP bytes, NUL-terminated and malloc'd. */
+char	*tu_slurp_fd(int fd, size_t cap);
+
 const char *tu_dosnap_bin(void);
 
 /* The source tree's top ($DOSNAP_SRCDIR, else "."). */
